@@ -1,0 +1,1 @@
+"""Lotse assistant: retrieval, answers with citations, web, Slack and the CLI."""

@@ -1,0 +1,114 @@
+"""The `lotse` command: a thin layer over the packages (each command a few lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from assistant.settings import describe, load_settings
+from ingest.errors import LotseError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lotse – Antworten aus den Leitfäden zu kommunalen Digitalen Zwillingen.")
+console = Console()
+errors = Console(stderr=True)
+
+
+def _fail(exc: LotseError) -> None:
+    errors.print(f"[red]Fehler:[/red] {exc.message}")
+    raise typer.Exit(2)
+
+
+@app.command()
+def config() -> None:
+    """Zeigt die wirksamen Einstellungen (Geheimnisse maskiert)."""
+    table = Table("Variable", "Wert", "Bedeutung", show_lines=False)
+    for env, value, description in describe(load_settings()):
+        table.add_row(env, value, description)
+    console.print(table)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[Optional[list[Path]], typer.Argument(help="Dateien oder Ordner (Standard: der Korpus)")] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Bei jedem fehlerhaften Dokument abbrechen, nichts ändern.")] = False,
+) -> None:
+    """Liest den Korpus ein: neue und geänderte Dokumente, gelöschte werden entfernt."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ingest.index import open_index
+    from ingest.pipeline import run_ingest
+
+    settings = load_settings()
+    try:
+        index = open_index(settings)
+        with Progress(TextColumn("Einbetten"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=errors, transient=True) as bar:
+            task = bar.add_task("embed", total=None)
+            report = run_ingest(
+                index,
+                settings,
+                roots=list(paths) if paths else None,
+                strict=strict,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+                on_failure=lambda source, reason: errors.print(f"[yellow]übersprungen:[/yellow] {source} – {reason}"),
+            )
+    except LotseError as exc:
+        _fail(exc)
+        return
+    if strict and report.failed:
+        errors.print(f"[red]Abgebrochen (--strict):[/red] {len(report.failed)} Datei(en) fehlerhaft, Index unverändert.")
+        raise typer.Exit(1)
+    rate = report.chunks_embedded / report.embed_seconds if report.embed_seconds else 0.0
+    console.print(
+        f"Index [bold]{index.name}[/bold]: {len(report.new)} neu, {len(report.changed)} geändert, "
+        f"{len(report.unchanged)} unverändert, {len(report.deleted)} gelöscht, {len(report.failed)} fehlerhaft; "
+        f"{report.chunks_embedded} Abschnitte eingebettet ({rate:.1f}/s), {report.chunks_total} im Index; "
+        f"{report.seconds:.1f} s"
+    )
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def search(
+    question: Annotated[str, typer.Argument(help="Die Frage")],
+    k: Annotated[int, typer.Option("-k", help="Treffer je Verfahren")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Als JSON ausgeben")] = False,
+) -> None:
+    """Zeigt die besten Abschnitte (dicht, Stichwort, fusioniert) mit Werten und Abschnittspfad."""
+    from assistant.retrieval import Retriever
+    from ingest.index import open_index
+
+    try:
+        retrieval = Retriever(open_index(load_settings())).retrieve(question, k=k)
+    except LotseError as exc:
+        _fail(exc)
+        return
+    lists = {"dense": retrieval.dense, "keyword": retrieval.keyword, "fused": retrieval.fused}
+    if as_json:
+        out = {
+            name: [
+                {"chunk_id": h.chunk.chunk_id, "score": round(h.score, 4), "doc_id": h.chunk.doc_id,
+                 "section": " › ".join(h.chunk.section_path), "page": h.chunk.page}
+                for h in hits
+            ]
+            for name, hits in lists.items()
+        }
+        sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")
+        return
+    for name, hits in lists.items():
+        table = Table("#", "Wert", "Abschnitt", "S.", "Text", title=name)
+        for rank, hit in enumerate(hits, 1):
+            text = " ".join(hit.chunk.text.split())
+            table.add_row(str(rank), f"{hit.score:.3f}", " › ".join(hit.chunk.section_path),
+                          str(hit.chunk.page or ""), text[:90] + ("…" if len(text) > 90 else ""))
+        console.print(table)
+
+
+if __name__ == "__main__":
+    app()

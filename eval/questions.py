@@ -1,0 +1,108 @@
+"""The evaluation question set: schema, loading, and validation against the corpus."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, Field
+
+from ingest.chunking import parse_sections
+from ingest.types import Document
+
+QUESTIONS_DIR = Path(__file__).parent / "questions"
+Kind = Literal["fact", "checklist", "template", "how-to", "multi-document", "follow-up", "unanswerable"]
+
+
+class Expected(BaseModel):
+    doc: str = Field(description="Doc id (file stem) holding the answer.")
+    section: str = Field(description="Exact heading text of the section holding the answer.")
+
+
+class Question(BaseModel):
+    id: str
+    lang: Literal["de", "en"]
+    kind: Kind
+    question: str = Field(min_length=5)
+    paraphrase: bool = False
+    expected: list[Expected] = Field(default_factory=list)
+    key_facts: list[str] = Field(default_factory=list)
+    follows: str | None = None
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def load_questions(paths: Iterable[Path] | None = None) -> list[Question]:
+    """Questions from the given YAML files (default: every file in eval/questions/), in order."""
+    files = list(paths) if paths is not None else sorted(QUESTIONS_DIR.glob("*.yaml"))
+    questions: list[Question] = []
+    for path in files:
+        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+        questions.extend(Question.model_validate(item) for item in items)
+    return questions
+
+
+def fact_matches(fact: str, text: str) -> bool:
+    """Does a key fact (plain string, case-insensitive, or 're:' regex) occur in text?"""
+    text = " ".join(text.split())
+    if fact.startswith("re:"):
+        return re.search(fact[3:], text, re.I) is not None
+    return " ".join(fact.split()).lower() in text.lower()
+
+
+def section_texts(doc: Document) -> dict[str, str]:
+    """Heading text -> text of that section including its subsections."""
+    sections = parse_sections(doc)
+    out: dict[str, str] = {}
+    for section in sections:
+        if len(section.path) < 2:
+            continue
+        inner = [s for s in sections if s.path[: len(section.path)] == section.path]
+        out.setdefault(section.path[-1], "\n".join(
+            [section.path[-1]] + [b.text for s in inner for b in s.blocks]
+        ))
+    # headings whose own body is empty still own their subsections
+    for section in sections:
+        for depth in range(2, len(section.path)):
+            heading = section.path[depth - 1]
+            if heading not in out:
+                prefix = section.path[:depth]
+                inner = [s for s in sections if s.path[:depth] == prefix]
+                out[heading] = "\n".join([heading] + [b.text for s in inner for b in s.blocks])
+    return out
+
+
+def validate(questions: list[Question], docs: dict[str, Document]) -> list[str]:
+    """Every problem with the question set, as readable lines (empty: valid)."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    sections = {doc_id: section_texts(doc) for doc_id, doc in docs.items()}
+    for position, q in enumerate(questions):
+        if q.id in seen:
+            problems.append(f"{q.id}: doppelte id")
+        seen.add(q.id)
+        if q.answerable and (not q.expected or not (2 <= len(q.key_facts) <= 4)):
+            problems.append(f"{q.id}: beantwortbare Frage braucht expected und 2–4 key_facts")
+        if not q.answerable and (q.expected or q.key_facts):
+            problems.append(f"{q.id}: unbeantwortbare Frage ohne expected/key_facts")
+        if q.kind == "follow-up" and (position == 0 or questions[position - 1].id != q.follows):
+            problems.append(f"{q.id}: follows muss die direkt vorhergehende Frage nennen")
+        if q.kind == "multi-document" and len({e.doc for e in q.expected}) < 2:
+            problems.append(f"{q.id}: multi-document braucht mindestens zwei Dokumente")
+        texts: list[str] = []
+        for exp in q.expected:
+            if exp.doc not in docs:
+                problems.append(f"{q.id}: Dokument {exp.doc} fehlt im Korpus")
+            elif exp.section not in sections[exp.doc]:
+                problems.append(f"{q.id}: Abschnitt '{exp.section}' fehlt in {exp.doc}")
+            else:
+                texts.append(sections[exp.doc][exp.section])
+        for fact in q.key_facts:
+            if texts and not any(fact_matches(fact, t) for t in texts):
+                problems.append(f"{q.id}: key fact '{fact}' steht in keinem erwarteten Abschnitt")
+    return problems

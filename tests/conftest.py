@@ -1,0 +1,143 @@
+"""Shared fixtures: test corpora built in tmp_path, settings, real and fake embedders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from assistant.settings import Settings  # noqa: E402
+from tests_support import make_docx, make_pdf  # noqa: E402
+
+GUIDE = """---
+title: Leitfaden Datenschutz
+type: leitfaden
+date: 2026-11-01
+tags: [datenschutz, dsfa]
+visibility: public
+---
+# Leitfaden Datenschutz
+
+## 1 Einführung
+
+Dieser Leitfaden erklärt den Datenschutz im Digitalen Zwilling. Personenbezogene Daten entstehen
+etwa bei Sensoren im Straßenraum.
+
+## 3 Datenschutz-Folgenabschätzung
+
+### 3.2 DSFA durchführen
+
+Eine Datenschutz-Folgenabschätzung nach Art. 35 DSGVO ist nötig, wenn ein hohes Risiko besteht.
+Beteiligen Sie früh den behördlichen Datenschutzbeauftragten.
+"""
+
+CHECKLIST = """---
+title: Checkliste Start
+tags: [start]
+---
+# Checkliste Start
+
+## 1 Vorbereitung
+
+- [ ] **Ziel klären** – Welches Problem soll der Zwilling lösen?
+- [ ] **Daten sichten** – Welche Geodaten liegen schon vor, etwa das LoD2-Gebäudemodell?
+- [ ] **Rat informieren** – Eine Beschlussvorlage früh vorbereiten.
+"""
+
+INTERNAL = """---
+title: Interne Planungsrunde
+type: sitzung
+visibility: internal
+---
+# Interne Planungsrunde
+
+## 1 Organisation
+
+Die Moderation wechselt zwischen den Kommunen; die Ablage liegt im gemeinsamen Ordner.
+"""
+
+PDF_SECTIONS = [
+    ("1 Betrieb", "Der Regelbetrieb braucht ein Betriebsteam und klare Zuständigkeiten für die Aktualisierung."),
+    ("2 Aktualisierung", "Das LoD2-Gebäudemodell wird jährlich aktualisiert; planen Sie den Import ein."),
+]
+DOCX_SECTIONS = [
+    ("1 Beschlussvorschlag", "Der Rat beschließt den Aufbau eines kommunalen Digitalen Zwillings."),
+    ("2 Finanzielle Auswirkungen", "Die Kosten werden im Haushalt unter dem Produkt Geodaten veranschlagt."),
+]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A small corpus with Markdown, a real PDF and a real DOCX."""
+    root = tmp_path / "corpus"
+    (root / "leitfaeden").mkdir(parents=True)
+    (root / "checklisten").mkdir()
+    (root / "sitzungen").mkdir()
+    (root / "vorlagen").mkdir()
+    (root / "leitfaeden" / "leitfaden-datenschutz.md").write_text(GUIDE, encoding="utf-8")
+    (root / "checklisten" / "checkliste-start.md").write_text(CHECKLIST, encoding="utf-8")
+    (root / "sitzungen" / "planungsrunde-intern.md").write_text(INTERNAL, encoding="utf-8")
+    make_pdf(root / "leitfaeden" / "leitfaden-betrieb.pdf", "Leitfaden Betrieb", PDF_SECTIONS)
+    make_docx(root / "vorlagen" / "vorlage-beschluss.docx", "Vorlage Beschluss", DOCX_SECTIONS)
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path, corpus: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        paths={"corpus_dir": corpus, "data_dir": tmp_path / "data"},
+    )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real `chroma run` server on a free localhost port; yields (host, port)."""
+    import shutil
+    import subprocess
+    import time
+
+    import httpx
+
+    binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+    assert binary, "the chroma command comes with the chromadb package"
+    port = free_port()
+    log = (tmp_path / "chroma.log").open("wb")
+    proc = subprocess.Popen(
+        [binary, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("chroma run did not start: " + (tmp_path / "chroma.log").read_text(errors="replace"))
+        time.sleep(0.2)
+    yield "127.0.0.1", port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
