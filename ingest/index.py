@@ -8,7 +8,7 @@ from typing import Any
 
 from ingest.embedders import Embedder, build_embedder
 from ingest.keyword import Analyzer, KeywordIndex
-from ingest.settings import IndexSettings
+from ingest.settings import IndexSettings, KeywordSettings
 from ingest.stores import ChromaStore, index_name, open_client
 
 
@@ -28,13 +28,13 @@ class Index:
     embedder: Embedder
     store: ChromaStore
     keyword_dir: Path
-    analyzer: Analyzer
+    keyword_settings: KeywordSettings
     _keyword: KeywordIndex | None = field(default=None, repr=False)
 
     def keyword(self) -> KeywordIndex:
         """The keyword index, loaded from disk, or rebuilt from Chroma when missing or stale."""
         if self._keyword is None or len(self._keyword) != self.store.count():
-            loaded = KeywordIndex.load(self.keyword_dir, self.analyzer)
+            loaded = KeywordIndex.load(self.keyword_dir, self.analyzer_identity)
             if loaded is None or len(loaded) != self.store.count():
                 loaded = self.rebuild_keyword()
             self._keyword = loaded
@@ -42,7 +42,11 @@ class Index:
 
     def keyword_stale(self) -> bool:
         """True when the saved keyword index is missing or does not match Chroma's chunk count."""
-        return KeywordIndex.saved_size(self.keyword_dir, self.analyzer) != self.store.count()
+        return KeywordIndex.saved_size(self.keyword_dir, self.analyzer_identity) != self.store.count()
+
+    @property
+    def analyzer_identity(self) -> str:
+        return Analyzer(self.keyword_settings.language, frozenset() if self.keyword_settings.decompound else None).identity
 
     def rebuild_keyword(self) -> KeywordIndex:
         """Build BM25 from every chunk in Chroma and save it (atomically)."""
@@ -55,7 +59,8 @@ class Index:
             ids.append(stored.chunk_id)
             texts.append(keyword_text(json.loads(stored.metadata["section"]), stored.text))
             metas.append({k: stored.metadata.get(k, "") for k in FILTER_FIELDS})
-        keyword = KeywordIndex.build(self.analyzer, ids, texts, metas)
+        analyzer = Analyzer(self.keyword_settings.language)
+        keyword = KeywordIndex.build(analyzer, ids, texts, metas, decompound=self.keyword_settings.decompound)
         keyword.save(self.keyword_dir)
         self._keyword = keyword
         return keyword
@@ -71,5 +76,5 @@ def open_index(settings: IndexSettings, embedder: Embedder | None = None) -> Ind
         embedder=embedder,
         store=ChromaStore(client, name),
         keyword_dir=settings.paths.data_dir / "keyword" / name,
-        analyzer=Analyzer(settings.keyword.language),
+        keyword_settings=settings.keyword,
     )

@@ -33,17 +33,57 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(w.lower() for w in words.get(language, ()))
 
 
-class Analyzer:
-    """Lower-case words, drop stop words, Snowball-stem; hyphenated words also give their parts."""
+_LINKS = ("", "s", "es", "n", "en", "er", "e")
+MIN_PART = 4
 
-    def __init__(self, language: str = "german") -> None:
+
+def split_compound(word: str, lexicon: frozenset[str]) -> list[str]:
+    """Split a compound into the fewest lexicon words (with German linking -s-, -n-, ...).
+
+    "geodateninfrastruktur" -> ["geodaten", "infrastruktur"] when both occur on their own in
+    the lexicon; [] when there is no split into two or more parts.
+    """
+    n = len(word)
+    if n < 2 * MIN_PART:
+        return []
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        current = best[i]
+        if current is None:
+            continue
+        for j in range(i + MIN_PART, n + 1):
+            part = word[i:j]
+            if part == word or part not in lexicon:
+                continue
+            for link in _LINKS:
+                k = j + len(link)
+                if k <= n and word[j:k] == link:
+                    candidate = current + [part]
+                    slot = best[k]
+                    if slot is None or len(candidate) < len(slot):
+                        best[k] = candidate
+    result = best[n]
+    return result if result and len(result) > 1 else []
+
+
+class Analyzer:
+    """German analysis for BM25: lower case, stop words out, compounds split, Snowball stems.
+
+    Hyphenated words give their parts; with a lexicon (the corpus' own vocabulary), closed
+    compounds give their parts too, so "Geodateninfrastruktur" meets "Infrastruktur für Geodaten".
+    """
+
+    def __init__(self, language: str = "german", lexicon: frozenset[str] | None = None) -> None:
         self.language = language
+        self.lexicon = lexicon
         self._stem = _stemmer(language).stemWord
         self._stop = _stopwords(language) | _stopwords("english")
+        self._parts: dict[str, list[str]] = {}
 
     @property
     def identity(self) -> str:
-        return f"snowball-{self.language}"
+        return f"snowball-{self.language}" + ("+decompound" if self.lexicon is not None else "")
 
     def words(self, text: str) -> list[str]:
         out: list[str] = []
@@ -52,8 +92,30 @@ class Analyzer:
             out.extend(parts if len(parts) == 1 else [word.replace("-", ""), *parts])
         return [w for w in out if w and w not in self._stop]
 
+    def parts(self, word: str) -> list[str]:
+        """The compound parts of a word, recursively (cached)."""
+        if self.lexicon is None:
+            return []
+        if word not in self._parts:
+            found: list[str] = []
+            for part in split_compound(word, self.lexicon):
+                found.append(part)
+                found.extend(self.parts(part))
+            self._parts[word] = found
+        return self._parts[word]
+
     def __call__(self, text: str) -> list[str]:
-        return [self._stem(w) for w in self.words(text)]
+        tokens: list[str] = []
+        for word in self.words(text):
+            tokens.append(self._stem(word))
+            tokens.extend(self._stem(p) for p in self.parts(word))
+        return tokens
+
+    def vocabulary(self, texts: Sequence[str]) -> frozenset[str]:
+        """The lexicon for compound splitting: every non-stop word of 4+ letters in the texts."""
+        return frozenset(
+            w for t in texts for w in self.words(t) if len(w) >= MIN_PART and w.isalpha()
+        )
 
 
 @dataclass(frozen=True)
@@ -73,8 +135,12 @@ class KeywordIndex:
         self.metadatas = metadatas
 
     @classmethod
-    def build(cls, analyzer: Analyzer, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]]) -> "KeywordIndex":
+    def build(cls, analyzer: Analyzer, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], decompound: bool = True) -> "KeywordIndex":
+        """Index the texts; with `decompound` the analyzer learns the corpus' vocabulary first."""
         import bm25s
+
+        if decompound:
+            analyzer = Analyzer(analyzer.language, analyzer.vocabulary(texts))
 
         retriever = bm25s.BM25(k1=1.2, b=0.75)
         tokens = [analyzer(t) or ["\u2205"] for t in texts]
@@ -111,7 +177,12 @@ class KeywordIndex:
         if self.ids:
             self._retriever.save(str(target / "bm25"), show_progress=False)
         (target / "chunks.json").write_text(
-            json.dumps({"analyzer": self.analyzer.identity, "ids": self.ids, "metadatas": self.metadatas}),
+            json.dumps({
+                "analyzer": self.analyzer.identity,
+                "lexicon": sorted(self.analyzer.lexicon) if self.analyzer.lexicon is not None else None,
+                "ids": self.ids,
+                "metadatas": self.metadatas,
+            }),
             encoding="utf-8",
         )
         (target / "meta.json").write_text(
@@ -125,17 +196,17 @@ class KeywordIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     @staticmethod
-    def saved_size(directory: Path, analyzer: Analyzer) -> int | None:
+    def saved_size(directory: Path, analyzer_identity: str) -> int | None:
         """How many chunks the saved index holds (None: none saved, or another analyzer's)."""
         try:
             stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
             meta = json.loads((directory / stamp / "meta.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return int(meta["size"]) if meta.get("analyzer") == analyzer.identity else None
+        return int(meta["size"]) if meta.get("analyzer") == analyzer_identity else None
 
     @classmethod
-    def load(cls, directory: Path, analyzer: Analyzer) -> "KeywordIndex | None":
+    def load(cls, directory: Path, analyzer_identity: str) -> "KeywordIndex | None":
         """The saved index, or None when there is none (or it was made by another analyzer)."""
         import bm25s
 
@@ -144,8 +215,11 @@ class KeywordIndex:
             data = json.loads((directory / stamp / "chunks.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        if data.get("analyzer") != analyzer.identity:
+        if data.get("analyzer") != analyzer_identity:
             return None
+        language = analyzer_identity.split("-", 1)[1].split("+")[0]
+        lexicon = data.get("lexicon")
+        analyzer = Analyzer(language, frozenset(lexicon) if lexicon is not None else None)
         retriever = None
         if data["ids"]:
             retriever = bm25s.BM25.load(str(directory / stamp / "bm25"), show_progress=False)

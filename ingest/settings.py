@@ -59,6 +59,9 @@ class ChromaSettings(BaseModel):
 
 class KeywordSettings(BaseModel):
     language: str = Field("german", description="Snowball stemmer and stop word language.")
+    decompound: bool = Field(
+        True, description="Split compounds into parts found in the corpus vocabulary."
+    )
 
 
 class IngestSettings(BaseModel):
