@@ -110,5 +110,42 @@ def search(
         console.print(table)
 
 
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="Die Frage (Deutsch oder Englisch)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Antwort als JSON")] = False,
+    generator: Annotated[Optional[str], typer.Option(help="extractive oder openai (Standard: Einstellung)")] = None,
+    doc_type: Annotated[Optional[list[str]], typer.Option("--type", help="Nur diese Dokumentarten")] = None,
+    public_only: Annotated[bool, typer.Option("--public", help="Nur öffentliche Dokumente")] = False,
+) -> None:
+    """Beantwortet eine Frage mit Quellen (Abschnitt, Seite) und Zeiten."""
+    from assistant.answer import AnswerEngine
+    from assistant.retrieval import Filters
+
+    settings = load_settings()
+    if generator:
+        settings.generator.backend = generator  # type: ignore[assignment]
+    filters = Filters(doc_types=tuple(doc_type or ()), visibility=("public",) if public_only else ("public", "internal"))
+    try:
+        answer = AnswerEngine(settings).answer(question, filters=filters)
+    except LotseError as exc:
+        _fail(exc)
+        return
+    if as_json:
+        sys.stdout.write(json.dumps(answer.as_dict(), ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(answer.text, markup=False, highlight=False)
+    for note in answer.notes:
+        console.print(f"[yellow]Hinweis:[/yellow] {note}")
+    sources = answer.citations or answer.sources
+    if sources:
+        table = Table("#", "Dokument › Abschnitt", "S.", "Link", title="Quellen" if answer.citations else "Nächstliegende Quellen")
+        for c in sources:
+            table.add_row(str(c.n), c.section, str(c.page or ""), c.url)
+        console.print(table)
+    t = answer.timings
+    console.print(f"[dim]Zeiten: einbetten {t.embed:.2f} s, suchen {t.retrieve:.2f} s, antworten {t.generate:.2f} s, gesamt {t.total:.2f} s[/dim]")
+
+
 if __name__ == "__main__":
     app()

@@ -5,10 +5,37 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from assistant.types import Hit, Retrieval, Timings
+from assistant.settings import RetrievalSettings
 from ingest.index import Index
+
+
+class Reranker(Protocol):
+    """Reorders fused hits for a question (e.g. a cross-encoder)."""
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]: ...
+
+
+class CrossEncoderReranker:
+    """A sentence-transformers CrossEncoder (hub id or local folder); off by default."""
+
+    def __init__(self, model: str) -> None:
+        from sentence_transformers import CrossEncoder
+
+        self._model = CrossEncoder(model, device="cpu")
+
+    def rerank(self, question: str, hits: list[Hit]) -> list[Hit]:
+        if not hits:
+            return hits
+        scores = self._model.predict([(question, h.chunk.text) for h in hits])
+        order = sorted(range(len(hits)), key=lambda i: -float(scores[i]))
+        return [hits[i] for i in order]
+
+
+def build_reranker(model: str | None) -> Reranker | None:
+    return CrossEncoderReranker(model) if model else None
 
 
 @dataclass(frozen=True)
@@ -18,10 +45,13 @@ class Filters:
     doc_types: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     visibility: tuple[str, ...] = ("public", "internal")
+    exclude_kinds: tuple[str, ...] = ("sources",)  # bibliography sections are not evidence
 
     def where(self) -> dict[str, Any] | None:
         """The filter as a Chroma `where` clause."""
         clauses: list[dict[str, Any]] = []
+        if self.exclude_kinds:
+            clauses.append({"kind": {"$nin": list(self.exclude_kinds)}})
         if self.doc_types:
             clauses.append({"doc_type": {"$in": list(self.doc_types)}})
         if set(self.visibility) != {"public", "internal"}:
@@ -41,6 +71,8 @@ class Filters:
         def allow(meta: dict[str, Any]) -> bool:
             if self.doc_types and meta.get("doc_type") not in self.doc_types:
                 return False
+            if meta.get("kind") in self.exclude_kinds:
+                return False
             if meta.get("visibility") not in self.visibility:
                 return False
             if self.tags and not any(f"|{t}|" in str(meta.get("tags", "")) for t in self.tags):
@@ -53,14 +85,19 @@ class Filters:
 class Retriever:
     """Finds the chunks for a question in one index."""
 
-    def __init__(self, index: Index, dense_weight: float = 1.0, keyword_weight: float = 1.0, rrf_k: int = 60) -> None:
+    def __init__(self, index: Index, settings: RetrievalSettings | None = None) -> None:
         self.index = index
-        self.dense_weight = dense_weight
-        self.keyword_weight = keyword_weight
-        self.rrf_k = rrf_k
+        settings = settings or RetrievalSettings()
+        self.dense_weight = settings.dense_weight
+        self.keyword_weight = settings.keyword_weight
+        self.keyword_weight_en = settings.keyword_weight_en
+        self.rrf_k = settings.rrf_k
+        self.depth = settings.depth
+        self.reranker = build_reranker(settings.reranker_model)
 
-    def retrieve(self, question: str, k: int = 10, filters: Filters | None = None, depth: int = 40) -> Retrieval:
+    def retrieve(self, question: str, k: int = 10, filters: Filters | None = None, language: str = "de") -> Retrieval:
         filters = filters or Filters()
+        depth = max(self.depth, k)
         timings = Timings()
         t0 = time.perf_counter()
         vector = self.index.embedder.embed_queries([question])[0]
@@ -78,12 +115,15 @@ class Retriever:
             for rank, h in enumerate(keyword_hits, 1)
             if h.chunk_id in stored
         ]
-        fused = self.fuse(dense, keyword)[:k]
+        fused = self.fuse(dense, keyword, self.keyword_weight_en if language == "en" else self.keyword_weight)
+        if self.reranker is not None:
+            fused = self.reranker.rerank(question, fused[: max(k, 20)])
+        fused = fused[:k]
         timings.retrieve = time.perf_counter() - t1
         timings.total = time.perf_counter() - t0
         return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings)
 
-    def fuse(self, dense: list[Hit], keyword: list[Hit]) -> list[Hit]:
+    def fuse(self, dense: list[Hit], keyword: list[Hit], keyword_weight: float) -> list[Hit]:
         """Weighted reciprocal-rank fusion of the two ranked lists."""
         merged: dict[str, Hit] = {}
         for hit in dense:
@@ -91,9 +131,19 @@ class Retriever:
         for hit in keyword:
             entry = merged.setdefault(hit.chunk.chunk_id, Hit(hit.chunk, 0.0))
             entry.keyword, entry.keyword_rank = hit.keyword, hit.keyword_rank
-        for hit in merged.values():
-            if hit.dense_rank is not None:
-                hit.score += self.dense_weight / (self.rrf_k + hit.dense_rank)
-            if hit.keyword_rank is not None:
-                hit.score += self.keyword_weight / (self.rrf_k + hit.keyword_rank)
-        return sorted(merged.values(), key=lambda h: -h.score)
+        order = fuse_rankings(
+            [h.chunk.chunk_id for h in dense], [h.chunk.chunk_id for h in keyword],
+            self.dense_weight, keyword_weight, self.rrf_k,
+        )
+        for chunk_id, fused_score in order:
+            merged[chunk_id].score = fused_score
+        return [merged[chunk_id] for chunk_id, _ in order]
+
+
+def fuse_rankings(dense: list[str], keyword: list[str], dense_weight: float, keyword_weight: float, rrf_k: int) -> list[tuple[str, float]]:
+    """Weighted reciprocal-rank fusion: score = sum of weight / (k + rank) over the lists."""
+    scores: dict[str, float] = {}
+    for weight, ranking in ((dense_weight, dense), (keyword_weight, keyword)):
+        for rank, chunk_id in enumerate(ranking, 1):
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])

@@ -5,14 +5,94 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import BaseModel, SecretStr
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.settings import IndexSettings
 
 
+class RetrievalSettings(BaseModel):
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in rank fusion.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in rank fusion.")
+    keyword_weight_en: float = Field(
+        0.2, ge=0, description="BM25 weight for English questions (the corpus is German; tuned)."
+    )
+    rrf_k: int = Field(5, ge=1, description="Rank offset k of reciprocal-rank fusion (tuned: 5).")
+    depth: int = Field(40, ge=5, le=500, description="Candidates taken from each retriever.")
+    passages: int = Field(5, ge=1, le=20, description="Passages handed to the generator.")
+    reranker_model: str | None = Field(
+        None, description="sentence-transformers CrossEncoder id/path; unset = no reranking."
+    )
+
+
+class RefusalSettings(BaseModel):
+    min_evidence: float = Field(
+        0.80, description="Refuse any question whose best evidence score (similarity + overlap) is below this."
+    )
+    min_evidence_en: float = Field(
+        0.82, description="Evidence an English question needs (calibrated on the question set)."
+    )
+    max_uncovered: float = Field(
+        -0.15,
+        description="German questions: refuse when the IDF share of question terms unknown to the "
+        "corpus minus the share found in the top passages reaches this (calibrated).",
+    )
+    sources_shown: int = Field(3, ge=0, le=10, description="Closest sources shown with a refusal.")
+
+
+class OpenAISettings(BaseModel):
+    base_url: str = Field(
+        "http://127.0.0.1:11434/v1", description="OpenAI-compatible endpoint (vLLM, Ollama, ...)."
+    )
+    model: str = Field("llama3.1", description="Model name at the endpoint.")
+    api_key: SecretStr = Field(SecretStr("not-needed"), description="API key for the endpoint.")
+    timeout: float = Field(30.0, gt=0, description="Seconds before falling back to extractive.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(600, ge=50, description="Longest answer in tokens.")
+
+
+class GeneratorSettings(BaseModel):
+    backend: Literal["extractive", "openai"] = Field(
+        "extractive", description="extractive (no model, default) or openai (any compatible endpoint)."
+    )
+    max_sentences: int = Field(5, ge=1, le=12, description="Most sentences in an extractive answer.")
+    max_items: int = Field(10, ge=1, le=40, description="Checklist items in an extractive answer.")
+    openai: OpenAISettings = Field(default_factory=OpenAISettings, description="LLM endpoint.")
+
+
+class CitationSettings(BaseModel):
+    min_similarity: float = Field(
+        0.88, description="Embedding similarity a sentence needs to a cited passage sentence."
+    )
+    min_overlap: float = Field(
+        0.7, description="Share of a sentence's key terms that must occur in the cited passage."
+    )
+    strict_similarity: float = Field(0.96, description="Similarity that suffices without term overlap.")
+    cross_lingual_similarity: float = Field(
+        0.86, description="Similarity an English sentence needs to the German passage it cites."
+    )
+    unsupported: Literal["remove", "flag"] = Field(
+        "remove", description="What happens to a sentence no cited passage supports."
+    )
+
+
+class AnswerSettings(BaseModel):
+    max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
+    public_url: str = Field(
+        "http://127.0.0.1:8000", description="Base URL of the web service, for source links."
+    )
+
+
 class Settings(IndexSettings, BaseSettings):
     """All of Lotse's settings; the defaults are the embedded, offline ones."""
+
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    refusal: RefusalSettings = Field(default_factory=RefusalSettings, description="Refusals.")
+    generator: GeneratorSettings = Field(default_factory=GeneratorSettings, description="Answers.")
+    citations: CitationSettings = Field(default_factory=CitationSettings, description="Citation check.")
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Questions and links.")
 
     model_config = SettingsConfigDict(
         env_prefix="LOTSE_",

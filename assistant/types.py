@@ -44,3 +44,61 @@ class Retrieval:
     dense: list[Hit] = field(default_factory=list)
     keyword: list[Hit] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
+
+
+@dataclass
+class Citation:
+    """A numbered source of an answer: the exact section, page and a supporting quote."""
+
+    n: int
+    chunk_id: str
+    doc_id: str
+    title: str
+    section: str
+    anchor: str
+    page: int | None
+    url: str
+    quote: str
+    doc_type: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Answer:
+    """What Lotse says to one question."""
+
+    answer_id: str
+    question: str
+    text: str
+    citations: list[Citation]
+    refused: bool
+    language: str
+    query: str = ""
+    timings: Timings = field(default_factory=Timings)
+    sources: list[Citation] = field(default_factory=list)  # closest sources shown with a refusal
+    notes: list[str] = field(default_factory=list)
+    generator: str = "extractive"
+    sentences: int = 0  # sentences the citation check looked at
+    unsupported: int = 0  # of those, removed or flagged: no cited passage supports them
+    invented: int = 0  # citation ids the generator made up (dropped)
+    evidence: float = 0.0
+    uncovered: float = 0.0
+    ranked: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (doc, section path, chunk) for evaluation
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "answer_id": self.answer_id,
+            "question": self.question,
+            "text": self.text,
+            "citations": [c.as_dict() for c in self.citations],
+            "sources": [c.as_dict() for c in self.sources],
+            "refused": self.refused,
+            "language": self.language,
+            "timings": self.timings.as_dict(),
+            "notes": self.notes,
+            "generator": self.generator,
+            "unsupported": self.unsupported,
+            "invented": self.invented,
+        }

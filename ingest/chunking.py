@@ -18,7 +18,7 @@ from ingest.loaders import PAGE_MARKER_RE
 from ingest.settings import ChunkingSettings
 from ingest.types import Chunk, Document
 
-CHUNKER_VERSION = "1"
+CHUNKER_VERSION = "2"
 TokenCounter = Callable[[str], int]
 
 _HEADING_RE = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
@@ -164,7 +164,12 @@ def _split_long(block: Block, max_tokens: int, count: TokenCounter) -> list[Bloc
     return [Block(block.kind, p, block.page) for p in pieces]
 
 
-def _chunk_kind(blocks: list[Block]) -> str:
+SOURCE_HEADINGS = re.compile(r"^(?:\d+(?:\.\d+)*\s+)?(?:Quellen|Quellenverzeichnis|Literatur|Belege|Sources|References)$", re.I)
+
+
+def _chunk_kind(blocks: list[Block], heading: str) -> str:
+    if SOURCE_HEADINGS.match(heading):
+        return "sources"
     kinds = {b.kind for b in blocks}
     if "check" in kinds:
         return "checklist"
@@ -199,7 +204,7 @@ def chunk_document(doc: Document, settings: ChunkingSettings, count: TokenCounte
                     position=position,
                     page=group[0].page,
                     tokens=count(text),
-                    kind=_chunk_kind(group),
+                    kind=_chunk_kind(group, section.path[-1]),
                 )
             )
     return chunks

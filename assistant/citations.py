@@ -1,0 +1,146 @@
+"""The citation check: map [n] back to passages, drop invented ids, keep only supported sentences."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.evidence import EvidenceScorer
+from assistant.passages import Passage, term_overlap
+from assistant.settings import CitationSettings
+from assistant.types import Citation
+
+_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass
+class Segment:
+    """A sentence (or list item, or block) of an answer and the passages it cites."""
+
+    text: str  # as written, without markers
+    cited: list[int]
+    invented: int = 0
+    supported: bool = False
+    similarity: float = 0.0
+    overlap: float = 0.0
+    quote: str = ""
+    source: int = 0  # the passage that supports it best
+
+
+@dataclass
+class Checked:
+    text: str
+    citations: list[Citation]
+    segments: list[Segment]
+    unsupported: int
+    invented: int
+
+
+def split_segments(text: str, valid: set[int]) -> list[Segment]:
+    """Cut an answer after each group of markers; text after the last marker is a segment too."""
+    segments: list[Segment] = []
+    position = 0
+    for match in _MARKERS.finditer(text):
+        numbers = [int(n) for n in _NUMBER.findall(match.group())]
+        kept = list(dict.fromkeys(n for n in numbers if n in valid))
+        segments.append(Segment(text[position : match.start()], kept, invented=len(numbers) - len([n for n in numbers if n in valid])))
+        position = match.end()
+    if text[position:].strip():
+        segments.append(Segment(text[position:], []))
+    return segments
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states, normalised: '216.000 €' -> '216000', '01.01.2026' -> 1, 1, 2026."""
+    joined = re.sub(r"(?<=\d)[.\u202f ](?=\d{3}\b)", "", text)
+    return {n.lstrip("0") or "0" for n in re.findall(r"\d+", joined)}
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"^\s*(?:[-*]|>)\s*", "", text.strip(), flags=re.M).split())
+
+
+class CitationChecker:
+    """Checks every sentence against the passages it cites (embedding similarity + key terms)."""
+
+    def __init__(self, scorer: EvidenceScorer, settings: CitationSettings, source_url: str) -> None:
+        self.scorer = scorer
+        self.settings = settings
+        self.source_url = source_url.rstrip("/")
+
+    def check(self, text: str, passages: list[Passage], language: str = "de") -> Checked:
+        by_n = {p.n: p for p in passages}
+        segments = split_segments(text, set(by_n))
+        for segment in segments:
+            self._support(segment, by_n, language)
+        kept = [s for s in segments if s.supported or (self.settings.unsupported == "flag" and _plain(s.text))]
+        numbering: dict[int, int] = {}
+        for segment in kept:
+            for n in segment.cited:
+                numbering.setdefault(n, len(numbering) + 1)
+        out = ""
+        for segment in kept:
+            markers = "".join(f"[{numbering[n]}]" for n in segment.cited) + ("" if segment.supported else "[?]")
+            out += segment.text.rstrip() + (" " + markers if markers else "")
+        out = out.strip()
+        citations = [self._citation(numbering[n], by_n[n], kept) for n in numbering]
+        return Checked(
+            text=out,
+            citations=sorted(citations, key=lambda c: c.n),
+            segments=segments,
+            unsupported=sum(1 for s in segments if not s.supported and _plain(s.text)),
+            invented=sum(s.invented for s in segments),
+        )
+
+    def _support(self, segment: Segment, by_n: dict[int, Passage], language: str) -> None:
+        """A sentence is supported by a cited passage when every number in it occurs there and
+        it is close to one of the passage's sentences (and shares its key terms)."""
+        plain = _plain(segment.text)
+        if not plain or not segment.cited:
+            return
+        vector = self.scorer.vectors([plain])[0]
+        terms = self.scorer.terms(plain)
+        numbers = numbers_in(plain)
+        s = self.settings
+        for n in segment.cited:
+            passage = by_n[n]
+            units = [u.text for u in passage.units] or [passage.hit.chunk.text]
+            sims = self.scorer.vectors(units) @ vector
+            i = int(np.argmax(sims))
+            similarity = float(sims[i])
+            overlap = term_overlap(terms, set(self.scorer.terms(passage.hit.chunk.text)))
+            supported = numbers <= numbers_in(passage.hit.chunk.text) and (
+                similarity >= s.strict_similarity
+                or (similarity >= s.min_similarity and overlap >= s.min_overlap)
+                or (language == "en" and similarity >= s.cross_lingual_similarity)
+            )
+            if (supported, similarity) > (segment.supported, segment.similarity):
+                segment.supported, segment.similarity, segment.overlap = supported, similarity, overlap
+                segment.quote, segment.source = units[i], n
+
+    def _citation(self, number: int, passage: Passage, kept: list[Segment]) -> Citation:
+        chunk = passage.hit.chunk
+        quotes = [s.quote for s in kept if s.source == passage.n and s.quote]
+        quote = quotes[0] if quotes else (passage.units[0].text if passage.units else chunk.text)
+        return citation_for(number, passage, quote, self.source_url)
+
+
+def citation_for(number: int, passage: Passage, quote: str, source_url: str) -> Citation:
+    chunk = passage.hit.chunk
+    meta = chunk.metadata
+    anchor = str(meta.get("anchor", ""))
+    return Citation(
+        n=number,
+        chunk_id=chunk.chunk_id,
+        doc_id=chunk.doc_id,
+        title=str(meta.get("title", "")),
+        section=" › ".join(chunk.section_path),
+        anchor=anchor,
+        page=chunk.page,
+        url=f"{source_url.rstrip('/')}/sources/{chunk.doc_id}#{anchor}",
+        quote=quote if len(quote) <= 400 else quote[:397] + "…",
+        doc_type=str(meta.get("doc_type", "")),
+    )

@@ -1,0 +1,88 @@
+"""A tiny OpenAI-compatible chat server on localhost with queued replies (for generator tests)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    text: str = ""
+    delay: float = 0.0  # seconds to wait before answering (longer than the client timeout = timeout)
+    status: int = 200
+
+
+@dataclass
+class MockOpenAI:
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def queue(self, *replies: Reply | str) -> None:
+        for reply in replies:
+            self.replies.append(reply if isinstance(reply, Reply) else Reply(reply))
+
+    def start(self) -> "MockOpenAI":
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                try:
+                    self._answer()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+            def _answer(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                mock.requests.append(body)
+                reply = mock.replies.popleft() if mock.replies else Reply("KEINE_ANTWORT")
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.status != 200:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(json.dumps({"error": {"message": "boom"}}).encode())
+                    return
+                base = {"id": "cmpl-1", "created": 0, "model": body.get("model", "m")}
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for word in reply.text.split(" "):
+                        chunk = dict(base, object="chat.completion.chunk", choices=[{"index": 0, "delta": {"role": "assistant", "content": word + " "}, "finish_reason": None}])
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    done = dict(base, object="chat.completion.chunk", choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])
+                    self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+                    return
+                payload = dict(base, object="chat.completion", choices=[{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+                               usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()

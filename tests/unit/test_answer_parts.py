@@ -1,0 +1,139 @@
+"""Fusion, language, follow-ups, citation mapping and the refusal path, without a real model."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.answer import REFUSAL, AnswerEngine
+from assistant.citations import CitationChecker, split_segments
+from assistant.conversation import Turn, condense
+from assistant.evidence import EvidenceScorer
+from assistant.language import detect_language
+from assistant.passages import UnitVectors, make_passages, split_units
+from assistant.retrieval import fuse_rankings
+from assistant.settings import CitationSettings, Settings
+from assistant.types import Hit
+from fakes import FakeEmbedder
+from ingest.errors import ErrorCode, LotseError
+from ingest.keyword import Analyzer
+from ingest.stores import StoredChunk
+
+
+def test_weighted_rrf_by_hand() -> None:
+    fused = dict(fuse_rankings(["a", "b", "c"], ["c", "a"], 1.0, 0.5, 5))
+    assert fused["a"] == pytest.approx(1 / 6 + 0.5 / 7)
+    assert fused["b"] == pytest.approx(1 / 7)
+    assert fused["c"] == pytest.approx(1 / 8 + 0.5 / 6)
+    assert [c for c, _ in fuse_rankings(["a", "b", "c"], ["c", "a"], 1.0, 0.5, 5)] == ["a", "c", "b"]
+
+
+@pytest.mark.parametrize(
+    "text, lang",
+    [
+        ("Wann brauche ich eine Datenschutz-Folgenabschätzung?", "de"),
+        ("Und wer muss dabei beteiligt werden?", "de"),
+        ("Förderprogramme?", "de"),
+        ("Which funding programmes exist for digital twins?", "en"),
+        ("What about the deadline?", "en"),
+        ("Who is the Data Steward?", "en"),
+    ],
+)
+def test_language_detection(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+def test_follow_ups_take_the_previous_question_along() -> None:
+    history = [Turn("Wann ist eine Datenschutz-Folgenabschätzung Pflicht?")]
+    assert condense("Und wer muss dabei beteiligt werden?", history).endswith("Datenschutz-Folgenabschätzung Pflicht?")
+    independent = "Welche Förderprogramme des Bundes gibt es für Modellprojekte Smart Cities in Deutschland?"
+    assert condense(independent, history) == independent
+    assert condense("Und dann?", []) == "Und dann?"
+    chained = [Turn("A?", condensed="A? Datenschutz")]
+    assert "Datenschutz" in condense("Und das?", chained)
+
+
+def _passages() -> list:  # type: ignore[type-arg]
+    def hit(cid: str, text: str, section: tuple[str, ...]) -> Hit:
+        meta = {"doc_id": cid.split(":")[0], "title": section[0], "section": __import__("json").dumps(list(section)),
+                "anchor": "a-" + cid[-1], "page": 3, "doc_type": "leitfaden"}
+        return Hit(StoredChunk(cid, text, meta), 1.0)
+
+    return make_passages([
+        hit("lf:1", "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. Der Datenschutzbeauftragte berät.", ("Leitfaden", "3 DSFA")),
+        hit("lf:2", "Das LoD2-Gebäudemodell wird jährlich aktualisiert.", ("Leitfaden", "4 Daten")),
+    ])
+
+
+def _checker(**settings: object) -> CitationChecker:
+    embedder = FakeEmbedder()
+    scorer = EvidenceScorer(UnitVectors(embedder), lambda: Analyzer())
+    return CitationChecker(scorer, CitationSettings(**settings), "https://lotse.example")  # type: ignore[arg-type]
+
+
+def test_segments_and_invented_ids() -> None:
+    segments = split_segments("Satz eins [1]. Satz zwei [2][7] Satz drei [1, 9]\n- Punkt [3]", {1, 2, 3})
+    assert [s.cited for s in segments] == [[1], [2], [1], [3]]
+    assert [s.invented for s in segments] == [0, 1, 1, 0]
+
+
+def test_citation_check_maps_renumbers_and_drops() -> None:
+    passages = _passages()
+    text = (
+        "Das LoD2-Gebäudemodell wird jährlich aktualisiert. [2] "
+        "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. [1][7] "
+        "Der Mond besteht aus grünem Käse und Bürgermeister tanzen. [1] "
+        "Ohne jeden Beleg."
+    )
+    checked = _checker().check(text, passages)
+    assert checked.invented == 1
+    assert checked.unsupported == 2
+    assert checked.text == (
+        "Das LoD2-Gebäudemodell wird jährlich aktualisiert. [1] "
+        "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. [2]"
+    )
+    first, second = checked.citations
+    assert (first.n, first.chunk_id, first.section, first.page) == (1, "lf:2", "Leitfaden › 4 Daten", 3)
+    assert first.url == "https://lotse.example/sources/lf#a-2"
+    assert second.quote == "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht."
+
+
+def test_citation_check_can_flag_instead_of_remove() -> None:
+    checked = _checker(unsupported="flag").check("Der Mond ist aus Käse. [1]", _passages())
+    assert checked.text.endswith("[1][?]") and checked.unsupported == 1
+
+
+def test_units_keep_items_and_blocks_whole() -> None:
+    units = split_units("Einleitung. Zweiter Satz.\n\n- [ ] **Punkt** – Erklärung\n  weiter\n\n> Baustein Zeile 1\n> Zeile 2")
+    assert [(u.kind, u.text) for u in units] == [
+        ("sentence", "Einleitung."), ("sentence", "Zweiter Satz."),
+        ("item", "Punkt – Erklärung weiter"), ("block", "Baustein Zeile 1 Zeile 2"),
+    ]
+
+
+def test_question_validation(settings: Settings, fake_index) -> None:  # type: ignore[no-untyped-def]
+    engine = AnswerEngine(settings, fake_index)
+    with pytest.raises(LotseError) as empty:
+        engine.answer("   ")
+    assert empty.value.code == ErrorCode.EMPTY_QUESTION
+    with pytest.raises(LotseError) as long:
+        engine.answer("Frage " * 400)
+    assert long.value.code == ErrorCode.QUESTION_TOO_LONG and "zu lang" in long.value.message
+    assert "too long" in long.value.text("en")
+
+
+def test_weak_evidence_is_refused_with_closest_sources(settings: Settings, fake_index) -> None:  # type: ignore[no-untyped-def]
+    settings.refusal.min_evidence = 5.0
+    answer = AnswerEngine(settings, fake_index).answer("Wann ist eine Datenschutz-Folgenabschätzung nötig?")
+    assert answer.refused and answer.text == REFUSAL["de"] and not answer.citations
+    assert len(answer.sources) == 3 and answer.sources[0].url.startswith(settings.answer.public_url)
+    english = AnswerEngine(settings, fake_index).answer("When is a data protection impact assessment required?")
+    assert english.refused and english.text == REFUSAL["en"]
+
+
+def test_extractive_answer_cites_verbatim_sentences(settings: Settings, fake_index) -> None:  # type: ignore[no-untyped-def]
+    answer = AnswerEngine(settings, fake_index).answer("Wann ist eine Datenschutz-Folgenabschätzung nötig?")
+    assert not answer.refused and answer.citations and answer.invented == 0 and answer.unsupported == 0
+    assert answer.text.startswith("Dazu steht in den Unterlagen:")
+    for citation in answer.citations:
+        assert f"[{citation.n}]" in answer.text
+        assert citation.quote in answer.text or citation.quote[:40] in answer.text
