@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup ingest run test bench corpus-formats clean
+.PHONY: setup browser ingest run test bench corpus-formats clean
 
 setup: $(STAMP)
 
@@ -23,10 +23,16 @@ $(STAMP): pyproject.toml
 ingest: setup
 	$(BIN)/lotse ingest
 
-run: ingest
-	$(BIN)/lotse search "Wie starte ich einen kommunalen Digitalen Zwilling?" -k 3
+# Debian's Chromium for the widget's browser tests (Playwright cannot download browsers here)
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
-test: setup
+run: ingest
+	$(BIN)/lotse serve
+
+test: setup browser
 	$(BIN)/python -m pytest
 
 corpus-formats: setup

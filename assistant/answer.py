@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from assistant.types import Answer, Retrieval, Timings
 from ingest.errors import ErrorCode, LotseError
 from ingest.index import Index, open_index
 
+log = logging.getLogger("lotse.answer")
 RANKED = 10  # hits kept per question (for evaluation); the first `passages` go to the generator
 REFUSAL = {
     "de": "Dazu finde ich in den Unterlagen keine belastbare Antwort. Am nächsten kommen diese Quellen:",
@@ -88,7 +90,17 @@ class AnswerEngine:
         question = self.validate(question)
         language = detect_language(question)
         query = condense(question, list(history))
-        retrieval = self.retriever.retrieve(query, k=max(RANKED, self.settings.retrieval.passages), filters=filters, language=language)
+        try:
+            retrieval = self.retriever.retrieve(query, k=max(RANKED, self.settings.retrieval.passages), filters=filters, language=language)
+        except LotseError:
+            raise
+        except Exception as exc:  # Chroma down or unreachable, whatever the client raises
+            log.warning("retrieval failed: %s: %s", type(exc).__name__, exc)
+            raise LotseError(
+                ErrorCode.INDEX_UNAVAILABLE,
+                "Der Suchindex ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+                "The search index is not reachable right now. Please try again shortly.",
+            ) from exc
         passages = make_passages(retrieval.fused[: self.settings.retrieval.passages])
         t0 = time.perf_counter()
         question_vector = self.index.embedder.embed_queries([query])[0]

@@ -147,5 +147,22 @@ def ask(
     console.print(f"[dim]Zeiten: einbetten {t.embed:.2f} s, suchen {t.retrieve:.2f} s, antworten {t.generate:.2f} s, gesamt {t.total:.2f} s[/dim]")
 
 
+@app.command()
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Adresse (Standard: LOTSE_WEB__HOST)")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (Standard: LOTSE_WEB__PORT)")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Worker-Prozesse (Standard: LOTSE_WEB__WORKERS)")] = None,
+) -> None:
+    """Startet den Webdienst: Chat-API, Widget, Quellenansicht (und Slack, falls eingerichtet)."""
+    import uvicorn
+
+    settings = load_settings()
+    host = host or settings.web.host
+    port = port or settings.web.port
+    workers = workers or settings.web.workers
+    console.print(f"Lotse läuft auf http://{host}:{port} – Demo mit Widget unter /, API-Doku unter /docs")
+    uvicorn.run("assistant.web.main:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+
+
 if __name__ == "__main__":
     app()

@@ -85,6 +85,33 @@ class AnswerSettings(BaseModel):
     )
 
 
+class WebSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address `lotse serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `lotse serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8000", "http://localhost:8000"],
+        description="Origins whose pages may embed the widget (CORS allowlist).",
+    )
+    api_tokens: list[SecretStr] = Field(
+        default_factory=list, description="Bearer tokens that may also see internal documents."
+    )
+    admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (re-ingest).")
+    rate_limit_per_minute: int = Field(30, ge=1, description="Questions per client and minute.")
+    conversation_turns: int = Field(6, ge=0, le=50, description="Earlier turns a follow-up sees.")
+    conversation_minutes: int = Field(120, ge=1, description="A conversation expires after this idle time.")
+
+
+class DatabaseSettings(BaseModel):
+    url: str = Field(
+        "", description="SQLAlchemy URL of the feedback/question log (default: SQLite in data_dir)."
+    )
+    retention_days: int = Field(180, ge=1, description="Questions and feedback older than this are deleted.")
+    pseudonym_key: SecretStr | None = Field(
+        None, description="Key for pseudonymising user ids (default: generated once in data_dir)."
+    )
+
+
 class Settings(IndexSettings, BaseSettings):
     """All of Lotse's settings; the defaults are the embedded, offline ones."""
 
@@ -93,6 +120,8 @@ class Settings(IndexSettings, BaseSettings):
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings, description="Answers.")
     citations: CitationSettings = Field(default_factory=CitationSettings, description="Citation check.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Questions and links.")
+    web: WebSettings = Field(default_factory=WebSettings, description="Web service and widget.")
+    db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Question log and feedback.")
 
     model_config = SettingsConfigDict(
         env_prefix="LOTSE_",
@@ -118,6 +147,8 @@ def describe(model: BaseModel, prefix: str = "LOTSE_") -> Iterator[tuple[str, st
             continue
         if isinstance(value, SecretStr):
             shown = "***" if value.get_secret_value() else ""
+        elif isinstance(value, list) and any(isinstance(v, SecretStr) for v in value):
+            shown = f"*** ({len(value)})"
         elif value is None:
             shown = ""
         else:

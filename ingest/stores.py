@@ -147,6 +147,12 @@ class ChromaStore:
                 yield StoredChunk(cid, text or "", dict(meta or {}))
             offset += len(ids)
 
+    def document(self, doc_id: str) -> list[StoredChunk]:
+        """All chunks of one document in reading order."""
+        page = self._collection.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
+        chunks = [StoredChunk(cid, text or "", dict(meta or {})) for cid, meta, text in zip(page["ids"], page["metadatas"], page["documents"])]
+        return sorted(chunks, key=lambda c: int(c.metadata.get("position", 0)))
+
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []

@@ -1,0 +1,1 @@
+"""The web service: JSON and SSE chat API, source view, feedback, health, metrics, widget."""
