@@ -148,6 +148,23 @@ def ask(
 
 
 @app.command()
+def slack() -> None:
+    """Startet den Slack-Bot im Socket Mode (ohne öffentliche URL)."""
+    from assistant.slack.app import run_socket_mode, slack_configured
+
+    settings = load_settings()
+    problem = slack_configured(settings, socket_mode=True)
+    if problem:
+        errors.print(f"[red]Fehler:[/red] {problem}")
+        raise typer.Exit(2)
+    try:
+        console.print("Lotse verbindet sich mit Slack (Socket Mode) …")
+        run_socket_mode(settings)
+    except LotseError as exc:
+        _fail(exc)
+
+
+@app.command()
 def serve(
     host: Annotated[Optional[str], typer.Option(help="Adresse (Standard: LOTSE_WEB__HOST)")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port (Standard: LOTSE_WEB__PORT)")] = None,
@@ -162,6 +179,11 @@ def serve(
     workers = workers or settings.web.workers
     console.print(f"Lotse läuft auf http://{host}:{port} – Demo mit Widget unter /, API-Doku unter /docs")
     uvicorn.run("assistant.web.main:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+
+
+from eval.cli import app as eval_app, report_app  # noqa: E402
+app.add_typer(eval_app, name="eval")
+app.add_typer(report_app, name="report")
 
 
 if __name__ == "__main__":

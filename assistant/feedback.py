@@ -21,7 +21,7 @@ from sqlalchemy import (
     Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, delete, func, insert, select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assistant.conversation import Turn
 from assistant.settings import DatabaseSettings
@@ -42,8 +42,13 @@ questions = Table(
     Column("language", String(4)),
     Column("refused", Boolean, nullable=False),
     Column("answer", Text),
-    Column("citations", Text),  # JSON list of {doc_id, section, page}
+    Column("citations", Text),  # JSON list of Citation dicts
     Column("latency_ms", Float),
+)
+slack_events = Table(
+    "slack_events", metadata,
+    Column("key", String(128), primary_key=True),  # channel:ts of a message, or a command's trigger id
+    Column("created_at", DateTime(timezone=True), index=True, nullable=False),
 )
 feedback = Table(
     "feedback", metadata,
@@ -104,7 +109,7 @@ class FeedbackStore:
         return hmac.new(self._key, user.encode(), hashlib.sha256).hexdigest()[:32]
 
     def log_answer(self, answer: Answer, channel: str, conversation_id: str | None, user: str | None) -> bool:
-        citations = [{"doc_id": c.doc_id, "section": c.section, "page": c.page} for c in answer.citations]
+        citations = [c.as_dict() for c in answer.citations]
         row = {
             "answer_id": answer.answer_id, "conversation_id": conversation_id, "created_at": _now(),
             "channel": channel, "user": self.pseudonym(user), "question": answer.question,
@@ -164,6 +169,28 @@ class FeedbackStore:
                 for r in conn.execute(query)
             ]
 
+    def claim_event(self, key: str) -> bool:
+        """True exactly once per key, across threads and worker processes (Slack retries)."""
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(slack_events).values(key=key[:128], created_at=_now()))
+            return True
+        except IntegrityError:
+            return False
+        except SQLAlchemyError:
+            log.exception("event de-duplication unavailable; answering anyway")
+            return True
+
+    def stored_answer(self, answer_id: str) -> dict[str, Any] | None:
+        """A logged answer (text, citations, language, refused) to show again."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(questions).where(questions.c.answer_id == answer_id)).first()
+        if row is None:
+            return None
+        return {"answer_id": row.answer_id, "question": row.question, "text": row.answer or "",
+                "language": row.language or "de", "refused": bool(row.refused),
+                "citations": json.loads(row.citations or "[]")}
+
     def purge(self) -> int:
         """Delete questions and feedback older than the retention period."""
         cutoff = _now() - timedelta(days=self.settings.retention_days)
@@ -171,6 +198,7 @@ class FeedbackStore:
             with self.engine.begin() as conn:
                 removed = conn.execute(delete(feedback).where(feedback.c.created_at < cutoff)).rowcount
                 removed += conn.execute(delete(questions).where(questions.c.created_at < cutoff)).rowcount
+                conn.execute(delete(slack_events).where(slack_events.c.created_at < _now() - timedelta(days=1)))
             return int(removed or 0)
         except SQLAlchemyError:
             log.exception("purging old questions failed")

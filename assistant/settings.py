@@ -112,6 +112,28 @@ class DatabaseSettings(BaseModel):
     )
 
 
+class SlackScope(BaseModel):
+    doc_types: list[str] = Field(default_factory=list, description="Allowed document types (empty: all).")
+    tags: list[str] = Field(default_factory=list, description="Allowed tags (empty: all).")
+    visibility: list[Literal["public", "internal"]] = Field(
+        default_factory=lambda: ["public", "internal"], description="Allowed visibility."
+    )
+
+
+class SlackSettings(BaseModel):
+    bot_token: SecretStr | None = Field(None, description="Bot token (xoxb-…); Slack is off without it.")
+    signing_secret: SecretStr | None = Field(None, description="Signing secret for HTTP events (/slack/events).")
+    app_token: SecretStr | None = Field(None, description="App-level token (xapp-…) for Socket Mode (`lotse slack`).")
+    api_url: str = Field("https://slack.com/api/", description="Slack Web API base URL.")
+    default_scope: SlackScope = Field(
+        default_factory=SlackScope, description="What Slack may cite by default (internal included)."
+    )
+    channel_scopes: dict[str, SlackScope] = Field(
+        default_factory=dict, description='Per channel id, e.g. {"C0123": {"doc_types": ["leitfaden"]}}.'
+    )
+    rate_limit_per_minute: int = Field(10, ge=1, description="Questions per Slack user and minute.")
+
+
 class Settings(IndexSettings, BaseSettings):
     """All of Lotse's settings; the defaults are the embedded, offline ones."""
 
@@ -122,6 +144,7 @@ class Settings(IndexSettings, BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Questions and links.")
     web: WebSettings = Field(default_factory=WebSettings, description="Web service and widget.")
     db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Question log and feedback.")
+    slack: SlackSettings = Field(default_factory=SlackSettings, description="Slack bot.")
 
     model_config = SettingsConfigDict(
         env_prefix="LOTSE_",

@@ -86,7 +86,7 @@ def _error_response(error: LotseError, language: str) -> JSONResponse:
 
 
 def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
-    """The web app; pass a Service to share an engine (tests, Slack)."""
+    """The web app, with /slack/events when Slack is configured; pass a Service to share an engine."""
     service = service or Service(settings)
     tokens = [t.get_secret_value() for t in settings.web.api_tokens if t.get_secret_value()]
 
@@ -229,6 +229,10 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         if path is None:
             raise LotseError(ErrorCode.NOT_FOUND, "Die Originaldatei liegt auf diesem Server nicht vor.", "The original file is not on this server.")
         return FileResponse(path, filename=path.name)
+
+    from assistant.slack.app import mount
+
+    app.state.slack = mount(app, settings, service)
 
     @app.get("/healthz", summary="Lebt der Dienst?")
     async def healthz() -> dict[str, str]:
