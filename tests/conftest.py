@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,41 +107,61 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class ChromaServer:
+    """A real `chroma run` on localhost that tests can stop and start again (same port, same data)."""
+
+    def __init__(self, path: Path, log: Path) -> None:
+        import shutil
+
+        self.binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+        assert self.binary, "the chroma command comes with the chromadb package"
+        self.path, self.log, self.port = path, log, free_port()
+        self.proc: Any = None
+
+    def start(self, timeout: float = 30) -> "ChromaServer":
+        import subprocess
+        import time
+
+        import httpx
+
+        self.proc = subprocess.Popen(
+            [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
 @pytest.fixture
-def chroma_server(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A real `chroma run` server on a free localhost port; yields (host, port)."""
-    import shutil
-    import subprocess
-    import time
+def chroma(tmp_path: Path):  # type: ignore[no-untyped-def]
+    server = ChromaServer(tmp_path / "chroma-server", tmp_path / "chroma.log").start()
+    yield server
+    server.stop()
 
-    import httpx
 
-    binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-    assert binary, "the chroma command comes with the chromadb package"
-    port = free_port()
-    log = (tmp_path / "chroma.log").open("wb")
-    proc = subprocess.Popen(
-        [binary, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("chroma run did not start: " + (tmp_path / "chroma.log").read_text(errors="replace"))
-        time.sleep(0.2)
-    yield "127.0.0.1", port
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+@pytest.fixture
+def chroma_server(chroma: ChromaServer) -> tuple[str, int]:
+    """(host, port) of a running `chroma run` server."""
+    return "127.0.0.1", chroma.port
 
 
 @pytest.fixture

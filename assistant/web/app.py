@@ -234,6 +234,23 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     app.state.slack = mount(app, settings, service)
 
+    admin_token = settings.web.admin_token.get_secret_value() if settings.web.admin_token else ""
+
+    @app.post("/api/admin/ingest", summary="Korpus neu einlesen (Admin-Token nötig)", include_in_schema=bool(admin_token))
+    async def admin_ingest(request: Request) -> dict[str, Any]:
+        header = request.headers.get("authorization", "")
+        given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not admin_token:
+            raise LotseError(ErrorCode.NOT_FOUND, "Nicht gefunden.", "Not found.")
+        if not (given and hmac.compare_digest(given, admin_token)):
+            raise LotseError(ErrorCode.UNAUTHORIZED, "Admin-Token fehlt oder ist falsch.", "Admin token missing or wrong.")
+        from ingest.pipeline import run_ingest
+
+        report = await run_in_threadpool(run_ingest, service.engine.index, settings)
+        return {"new": len(report.new), "changed": len(report.changed), "unchanged": len(report.unchanged),
+                "deleted": len(report.deleted), "failed": [{"file": f, "reason": r} for f, r in report.failed],
+                "chunks": report.chunks_total, "seconds": round(report.seconds, 2)}
+
     @app.get("/healthz", summary="Lebt der Dienst?")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
