@@ -104,7 +104,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     )
     app.state.service = service
     app.add_middleware(CORSMiddleware, allow_origins=settings.web.cors_origins, allow_methods=["GET", "POST"],
-                       allow_headers=["Content-Type", "Authorization"], max_age=600)
+                       allow_headers=["Content-Type", "Authorization", "Accept-Language"], expose_headers=["Retry-After"], max_age=600)
 
     def authorised(request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -280,7 +280,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
 
     @app.get("/widget.js", include_in_schema=False)
     async def widget() -> Response:
-        return Response((STATIC / "widget.js").read_text(encoding="utf-8"), media_type="application/javascript",
+        return Response((STATIC / "widget.js").read_text(encoding="utf-8"), media_type="application/javascript; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})
 
     return app

@@ -63,13 +63,17 @@ class EmbedSite:
         return f"{self.origin}/{name}"
 
 
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def embed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbedSite]:
     # A real server, not page.route: Chromium treats routed pages as public and then blocks
     # their requests to 127.0.0.1 (Private Network Access).
     root = tmp_path_factory.mktemp("embed-site")
-    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -96,6 +100,7 @@ def lotse_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         "LOTSE_WEB__CORS_ORIGINS": f'["{base}", "{embed_site.origin}"]',
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
+        "LOTSE_GENERATOR__BACKEND": "extractive",  # deterministic answers, whatever .env says
     }
     log_path = tmp / "serve.log"
     log = log_path.open("wb")

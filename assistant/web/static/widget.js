@@ -31,7 +31,7 @@
   var TITLE = attr("data-title") || "Lotse";
   var TOKEN = attr("data-token");
   var MAX_CHARS = 1000;
-  var STORE_KEY = "lotse.conversation";
+  var STORE_KEY = "lotse.conversation", HISTORY_KEY = "lotse.history";
 
   var STRINGS = {
     de: {
@@ -96,7 +96,7 @@
     ".hbtn{border:0;background:transparent;color:#fff;border-radius:8px;height:34px;min-width:34px;padding:0 8px;display:flex;align-items:center;justify-content:center;font-size:13px}",
     ".hbtn:hover{background:rgba(255,255,255,.16)}.hbtn svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2.2;stroke-linecap:round}",
     ".hbtn:focus-visible{outline-color:#ffd166}",
-    ".log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:12px;background:#f5f7fa;overscroll-behavior:contain}",
+    ".log{position:relative;flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:12px;background:#f5f7fa;overscroll-behavior:contain}",
     ".msg{max-width:88%;padding:10px 14px;border-radius:14px;word-wrap:break-word;overflow-wrap:anywhere}",
     ".user{align-self:flex-end;background:#0b4f8a;color:#fff;border-bottom-right-radius:4px;white-space:pre-wrap}",
     ".bot{align-self:flex-start;background:#fff;border:1px solid #dde3ea;border-bottom-left-radius:4px;max-width:94%}",
@@ -120,13 +120,14 @@
     ".notes{margin:8px 0 0;padding:0;list-style:none;font-size:12px;color:#526070}",
     ".fb{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:10px;font-size:12.5px;color:#526070}",
     ".fb .q{margin-right:2px}",
-    ".fbtn{border:1px solid #cfd8e2;background:#fff;border-radius:16px;height:30px;min-width:38px;font-size:15px;line-height:1;display:flex;align-items:center;justify-content:center}",
-    ".fbtn:hover:not(:disabled){background:#eef4fb;border-color:#9db6cf}.fbtn[aria-pressed=true]{background:#e3eefa;border-color:#0b4f8a}",
+    ".fbtn{border:1px solid #cfd8e2;background:#fff;color:#3d4b5c;border-radius:16px;height:30px;min-width:40px;padding:0 10px;display:flex;align-items:center;justify-content:center}",
+    ".fbtn svg{width:16px;height:16px;fill:none;stroke:currentColor;stroke-width:1.9;stroke-linejoin:round;stroke-linecap:round}",
+    ".fbtn[aria-pressed=true] svg{fill:#cfe0f3}",
+    ".fbtn:hover:not(:disabled){background:#eef4fb;border-color:#9db6cf}.fbtn[aria-pressed=true]{background:#e3eefa;border-color:#0b4f8a;color:#0b4f8a}",
     ".fbtn:disabled{cursor:default;opacity:.65}.fbtn[aria-pressed=true]:disabled{opacity:1}",
     ".cform{display:flex;gap:6px;width:100%;margin-top:4px}",
     ".cform input{flex:1;min-width:0;height:32px;border:1px solid #b7c3d0;border-radius:8px;padding:0 10px;font-size:13.5px;background:#fff}",
-    ".cform input:focus-visible{outline-offset:0}",
-    ".cform button{border:0;border-radius:8px;background:#0b4f8a;color:#fff;padding:0 12px;height:32px;font-size:13px;font-weight:600}",
+        ".cform button{border:0;border-radius:8px;background:#0b4f8a;color:#fff;padding:0 12px;height:32px;font-size:13px;font-weight:600}",
     ".status{width:100%;color:#1d6b3a;font-weight:600}.status.bad{color:#9b1c1c}",
     ".examples{display:flex;flex-direction:column;align-items:flex-start;gap:6px;font-size:13px;color:#526070}",
     ".chip{border:1px solid #b9cde2;background:#fff;color:#0b4f8a;border-radius:16px;padding:5px 12px;text-align:left;font-size:13.5px}",
@@ -134,7 +135,7 @@
     "form.ask{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 6px;border-top:1px solid #dde3ea;background:#fff}",
     "textarea{flex:1;resize:none;min-height:42px;max-height:140px;border:1px solid #b7c3d0;border-radius:12px;padding:10px 12px;line-height:1.4;background:#fff;color:#1c2430}",
     "textarea::placeholder{color:#6b7785}",
-    "textarea:focus-visible{outline-offset:0;border-color:#0b4f8a}",
+    "textarea:focus-visible,.cform input:focus-visible{outline:none;border-color:#0b4f8a;box-shadow:0 0 0 3px rgba(11,79,138,.28)}",
     ".send{flex:none;width:42px;height:42px;border:0;border-radius:12px;background:#0b4f8a;color:#fff;display:flex;align-items:center;justify-content:center}",
     ".send:hover:not(:disabled){background:#093f6e}.send:disabled{background:#9aabbd;cursor:not-allowed}",
     ".send svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2.2;stroke-linecap:round;stroke-linejoin:round}",
@@ -148,6 +149,8 @@
   var ICON_CLOSE = '<svg class="i-close" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
   var ICON_SEND = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 12l16-8-6 16-2.5-6.5z"/><path d="M11.5 13.5L20 4"/></svg>';
   var ICON_NEW = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 5v14M5 12h14"/></svg>';
+  var ICON_UP = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M7 10v11H4V10zM7 10l4-7c1.7 0 2.6 1.2 2.2 2.8L12.5 9H19a2 2 0 0 1 2 2.3l-1.4 7.5A2.5 2.5 0 0 1 17.1 21H7"/></svg>';
+  var ICON_DOWN = '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M17 14V3h3v11zM17 14l-4 7c-1.7 0-2.6-1.2-2.2-2.8l.7-3.2H5a2 2 0 0 1-2-2.3l1.4-7.5A2.5 2.5 0 0 1 6.9 3H17"/></svg>';
   var ICON_COMPASS = '<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="9"/><path d="M15.5 8.5l-2 5-5 2 2-5z"/></svg>';
 
   // ---------- small helpers ----------
@@ -173,14 +176,24 @@
     } catch (e) { return null; }
   }
 
+  // per browser tab: the conversation id and the visible turns (restored after navigating)
   var memoryStore = {};
-  function storeGet() {
-    try { return window.sessionStorage.getItem(STORE_KEY); } catch (e) { return memoryStore[STORE_KEY] || null; }
+  function load(key) {
+    try { return window.sessionStorage.getItem(key); } catch (e) { return memoryStore[key] || null; }
   }
-  function storeSet(value) {
+  function save(key, value) {
     try {
-      if (value) window.sessionStorage.setItem(STORE_KEY, value); else window.sessionStorage.removeItem(STORE_KEY);
-    } catch (e) { memoryStore[STORE_KEY] = value || null; }
+      if (value) window.sessionStorage.setItem(key, value); else window.sessionStorage.removeItem(key);
+    } catch (e) { memoryStore[key] = value || null; }
+  }
+  function storeGet() { return load(STORE_KEY); }
+  function storeSet(value) { save(STORE_KEY, value); }
+  function turns() {
+    try { var t = JSON.parse(load(HISTORY_KEY) || "[]"); return Array.isArray(t) ? t : []; } catch (e) { return []; }
+  }
+  function remember(question, a) {
+    var keep = { answer_id: a.answer_id, text: a.text, citations: a.citations, sources: a.sources, refused: a.refused, language: a.language, notes: a.notes };
+    save(HISTORY_KEY, JSON.stringify(turns().concat([{ q: question, a: keep }]).slice(-10)));
   }
 
   // ---------- rendering answer text (escaped: text nodes only) ----------
@@ -291,7 +304,7 @@
     '<form class="ask" novalidate><label class="sr" for="lotse-input"></label>' +
     '<textarea id="lotse-input" data-testid="lotse-input" rows="1" maxlength="' + MAX_CHARS + '" autocomplete="off" enterkeyhint="send"></textarea>' +
     '<button type="submit" class="send" data-testid="lotse-send">' + ICON_SEND + "</button></form>" +
-    '<div class="foot"><span class="disc"></span><span class="count" aria-live="polite"></span></div></section>'
+    '<div class="foot"><span class="disc"></span><span class="count"></span></div></section>'
   );
   var style = el("style", { text: CSS });
   shadow.appendChild(style);
@@ -339,6 +352,7 @@
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
     scrollDown(true);
+    autosize();
     setTimeout(function () { input.focus(); }, 0);
   }
   function closePanel() {
@@ -352,6 +366,7 @@
   newBtn.addEventListener("click", function () {
     if (busy) return;
     storeSet(null);
+    save(HISTORY_KEY, null);
     greet();
     input.focus();
   });
@@ -426,7 +441,9 @@
     view.bubble.setAttribute("data-state", "done");
     view.bubble.removeAttribute("aria-busy");
     if (state === "error") view.bubble.classList.add("error");
-    scrollDown(false);
+    // show the start of the answer; the user scrolls on through it (and its sources)
+    var top = view.bubble.offsetTop - 12;
+    log.scrollTop = Math.max(0, Math.min(top, log.scrollHeight - log.clientHeight));
   }
 
   function showError(view, message) {
@@ -451,6 +468,7 @@
     if (busy) return;
     setBusy(true);
     addUser(question);
+    if (!panel.hidden) input.focus(); // the send button (now disabled) or example chip (removed) had focus
     var view = addBubble();
     var streamed = "", answer = null, failed = false, frame = 0;
     function paint() { frame = 0; if (!answer && !failed) { if (streamed) renderText(view.body, streamed, []); else showTyping(view.body); scrollDown(false); } }
@@ -465,7 +483,8 @@
       else if (name === "error") { failed = true; showError(view, String(data.message || T.interrupted)); }
     }
     try {
-      var headers = { "Content-Type": "application/json", Accept: "text/event-stream" };
+      // Accept-Language (CORS-safelisted): the server's own error messages then match the UI language
+      var headers = { "Content-Type": "application/json", Accept: "text/event-stream", "Accept-Language": LANG };
       if (TOKEN) headers.Authorization = "Bearer " + TOKEN;
       var res = await fetch(BASE + "/api/chat/stream", {
         method: "POST", headers: headers, cache: "no-store",
@@ -492,7 +511,7 @@
         } else {
           feed(await res.text(), true);
         }
-        if (answer) showAnswer(view, answer);
+        if (answer) { showAnswer(view, answer); remember(question, answer); }
         else if (!failed) { failed = true; showError(view, T.interrupted); }
       }
     } catch (e) {
@@ -507,15 +526,18 @@
   async function postFeedback(answerId, rating, comment) {
     var res = await fetch(BASE + "/api/feedback", {
       method: "POST",
-      headers: Object.assign({ "Content-Type": "application/json" }, TOKEN ? { Authorization: "Bearer " + TOKEN } : {}),
+      headers: Object.assign({ "Content-Type": "application/json", "Accept-Language": LANG }, TOKEN ? { Authorization: "Bearer " + TOKEN } : {}),
       body: JSON.stringify({ answer_id: answerId, rating: rating, comment: comment || null })
     });
     if (!res.ok) throw new Error("HTTP " + res.status);
   }
 
   function feedbackBar(answerId) {
-    var up = el("button", { type: "button", className: "fbtn", "data-testid": "lotse-up", "aria-label": T.helpful, title: T.helpful, "aria-pressed": "false" }, ["\ud83d\udc4d"]);
-    var down = el("button", { type: "button", className: "fbtn", "data-testid": "lotse-down", "aria-label": T.notHelpful, title: T.notHelpful, "aria-pressed": "false" }, ["\ud83d\udc4e"]);
+    // thumbs as inline SVG (\ud83d\udc4d/\ud83d\udc4e): emoji fonts are missing on many workstations
+    var up = el("button", { type: "button", className: "fbtn", "data-testid": "lotse-up", "aria-label": T.helpful, title: T.helpful, "aria-pressed": "false" });
+    var down = el("button", { type: "button", className: "fbtn", "data-testid": "lotse-down", "aria-label": T.notHelpful, title: T.notHelpful, "aria-pressed": "false" });
+    up.innerHTML = ICON_UP; // static markup
+    down.innerHTML = ICON_DOWN;
     var status = el("p", { className: "status", "data-testid": "lotse-thanks", role: "status", hidden: true });
     var bar = el("div", { className: "fb" }, [el("span", { className: "q", text: T.wasHelpful }), up, down, status]);
     var cform = null;
@@ -554,6 +576,16 @@
       scrollDown(false);
     });
     return bar;
+  }
+
+  if (storeGet()) {
+    turns().forEach(function (t) {
+      if (!t || !t.a) return;
+      addUser(String(t.q || ""));
+      var view = addBubble();
+      showAnswer(view, t.a);
+      finish(view, "ok");
+    });
   }
 
   function mount() { (document.body || document.documentElement).appendChild(host); }
