@@ -40,3 +40,13 @@ corpus-formats: setup
 
 clean:
 	rm -rf data .pytest_cache
+
+# Benchmarks (not part of `make test`): tables on stdout, JSON in bench/results/
+bench: ingest
+	$(BIN)/python -m bench.ingest_speed
+	$(BIN)/python -m bench.embedder_speed
+	$(BIN)/python bench/tune_fusion.py
+	$(BIN)/python -m bench.scale
+	$(BIN)/python -m bench.peer_baseline
+	$(BIN)/python -m bench.load
+	$(BIN)/lotse eval xquad
