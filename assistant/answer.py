@@ -12,6 +12,7 @@ import numpy as np
 
 from assistant.citations import CitationChecker, citation_for
 from assistant.conversation import Turn, condense
+from assistant.errors import index_unavailable
 from assistant.evidence import EvidenceScorer, ScoredUnit
 from assistant.generators import Draft, ExtractiveGenerator, GenerationRequest, Generator, build_generator
 from assistant.language import detect_language
@@ -96,11 +97,7 @@ class AnswerEngine:
             raise
         except Exception as exc:  # Chroma down or unreachable, whatever the client raises
             log.warning("retrieval failed: %s: %s", type(exc).__name__, exc)
-            raise LotseError(
-                ErrorCode.INDEX_UNAVAILABLE,
-                "Der Suchindex ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
-                "The search index is not reachable right now. Please try again shortly.",
-            ) from exc
+            raise index_unavailable() from exc
         passages = make_passages(retrieval.fused[: self.settings.retrieval.passages])
         t0 = time.perf_counter()
         question_vector = self.index.embedder.embed_queries([query])[0]

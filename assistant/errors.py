@@ -21,7 +21,16 @@ INTERNAL = LotseError(
     "An internal error occurred. Please try again later.",
 )
 
-__all__ = ["ErrorCode", "LotseError", "HTTP_STATUS", "INTERNAL", "status_for"]
+__all__ = ["ErrorCode", "LotseError", "HTTP_STATUS", "INTERNAL", "index_unavailable", "status_for"]
+
+
+def index_unavailable() -> LotseError:
+    """Chroma (or the index on disk) cannot be reached right now."""
+    return LotseError(
+        ErrorCode.INDEX_UNAVAILABLE,
+        "Der Suchindex ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
+        "The search index is not reachable right now. Please try again shortly.",
+    )
 
 
 def status_for(error: LotseError) -> int:

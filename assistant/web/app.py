@@ -21,10 +21,10 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from assistant.errors import INTERNAL, ErrorCode, LotseError, status_for
+from assistant.errors import INTERNAL, ErrorCode, LotseError, index_unavailable, status_for
 from assistant.retrieval import Filters
 from assistant.settings import Settings
-from assistant.types import Answer
+from assistant.types import Answer, Citation
 from assistant.web.service import Service
 from assistant.web.sources import render_document
 
@@ -40,25 +40,12 @@ class ChatRequest(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20, description="Only documents with one of these tags.")
 
 
-class CitationOut(BaseModel):
-    n: int
-    chunk_id: str
-    doc_id: str
-    title: str
-    section: str
-    anchor: str
-    page: int | None
-    url: str
-    quote: str
-    doc_type: str
-
-
 class ChatResponse(BaseModel):
     answer_id: str
     conversation_id: str
     text: str
-    citations: list[CitationOut]
-    sources: list[CitationOut]
+    citations: list[Citation]
+    sources: list[Citation]
     refused: bool
     language: str
     timings: dict[str, float]
@@ -203,7 +190,7 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
         except LotseError:
             raise
         except Exception as exc:
-            raise LotseError(ErrorCode.INDEX_UNAVAILABLE, "Der Suchindex ist gerade nicht erreichbar.", "The search index is not reachable.") from exc
+            raise index_unavailable() from exc
         visible = [c for c in chunks if c.metadata.get("visibility") == "public" or authorised(request)]
         if not visible:
             raise LotseError(ErrorCode.NOT_FOUND, f"Dokument „{doc_id}“ nicht gefunden.", f"Document '{doc_id}' not found.")

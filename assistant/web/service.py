@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from assistant.answer import AnswerEngine
+from assistant.errors import index_unavailable
 from assistant.feedback import FeedbackStore
 from assistant.ratelimit import RateLimiter
 from assistant.retrieval import Filters
@@ -56,11 +57,7 @@ class Service:
                         raise
                     except Exception as exc:
                         log.warning("index not available: %s: %s", type(exc).__name__, exc)
-                        raise LotseError(
-                            ErrorCode.INDEX_UNAVAILABLE,
-                            "Der Suchindex ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
-                            "The search index is not reachable right now. Please try again shortly.",
-                        ) from exc
+                        raise index_unavailable() from exc
         return self._engine
 
     def limit(self, key: str) -> None:
