@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,16 +21,16 @@ console = Console()
 errors = Console(stderr=True)
 
 QuestionsOpt = Annotated[
-    Optional[list[Path]],
+    list[Path] | None,
     typer.Option("--questions", "-q", help="Fragen-YAML (mehrfach möglich; Standard: eval/questions/*.yaml)", exists=True, dir_okay=False),
 ]
-GeneratorOpt = Annotated[Optional[str], typer.Option(help="extractive oder openai (Standard: Einstellung)")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", "-o", help="Ausgabeordner (Standard: eval/runs/<Zeitstempel>)")]
+GeneratorOpt = Annotated[str | None, typer.Option(help="extractive oder openai (Standard: Einstellung)")]
+OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Ausgabeordner (Standard: eval/runs/<Zeitstempel>)")]
 CompareOpt = Annotated[
-    Optional[Path], typer.Option("--compare", help="Früheres report.json (oder dessen Ordner) zum Vergleich", exists=True)
+    Path | None, typer.Option("--compare", help="Früheres report.json (oder dessen Ordner) zum Vergleich", exists=True)
 ]
 GateOpt = Annotated[bool, typer.Option("--gate/--no-gate", help="Mit Fehlercode 1 enden, wenn eine Schwelle aus eval/thresholds.yaml verfehlt wird")]
-ThresholdsOpt = Annotated[Optional[Path], typer.Option("--thresholds", help="Schwellenwerte (Standard: eval/thresholds.yaml)", exists=True, dir_okay=False)]
+ThresholdsOpt = Annotated[Path | None, typer.Option("--thresholds", help="Schwellenwerte (Standard: eval/thresholds.yaml)", exists=True, dir_okay=False)]
 
 MAIN_METRICS = (
     "questions", "hit@1", "hit@5", "MRR@10", "nDCG@10", "key-fact recall", "supported sentences",
@@ -44,20 +44,27 @@ def _default_out() -> Path:
 
 
 def run_eval(
-    questions_files: Optional[list[Path]] = None,
-    generator: Optional[str] = None,
-    out: Optional[Path] = None,
-    compare: Optional[Path] = None,
+    questions_files: list[Path] | None = None,
+    generator: str | None = None,
+    out: Path | None = None,
+    compare: Path | None = None,
     gate: bool = False,
-    thresholds: Optional[Path] = None,
+    thresholds: Path | None = None,
 ) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     from assistant.answer import AnswerEngine
     from assistant.settings import load_settings
     from eval.gate import check, load_thresholds
     from eval.questions import load_questions
-    from eval.report import VERDICT_DE, fmt, run_info, write_report
+    from eval.report import VERDICT_DE, fmt, fmt_delta, run_info, write_report
     from eval.runner import run_questions
     from ingest.errors import LotseError
 
@@ -98,8 +105,7 @@ def run_eval(
         diff = Table("Metrik", "vorher", "nachher", "Δ", "", title="Vergleich")
         colors = {"better": "green", "worse": "red", "same": "dim"}
         for d in written.comparison.metrics:
-            delta = "–" if d.delta is None else f"{d.delta:+.3f}"
-            diff.add_row(d.metric, fmt(d.metric, d.before), fmt(d.metric, d.after), delta,
+            diff.add_row(d.metric, fmt(d.metric, d.before), fmt(d.metric, d.after), fmt_delta(d.metric, d.delta),
                          f"[{colors[d.verdict]}]{VERDICT_DE[d.verdict]}[/]")
         console.print(diff)
         c = written.comparison
@@ -146,12 +152,19 @@ def run_command(
 
 @app.command("xquad")
 def xquad_command(
-    data: Annotated[Optional[Path], typer.Option("--data", help="XQuAD-Datei (Standard: ../shared/data/xquad.de.json neben dem Repository)")] = None,
-    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Nur die ersten N Fragen (schneller Lauf)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Ordner für xquad.json und xquad.md")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="XQuAD-Datei (Standard: ../shared/data/xquad.de.json neben dem Repository)")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Nur die ersten N Fragen (schneller Lauf)")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Ordner für xquad.json und xquad.md")] = None,
 ) -> None:
     """Retrieval-Benchmark auf XQuAD-de: dicht, Stichwort und fusioniert (hit@1, hit@5, MRR@10)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     from assistant.settings import load_settings
     from eval.xquad import DEFAULT_DATA, run_xquad, write_xquad
@@ -163,7 +176,7 @@ def xquad_command(
     labels = {"paragraphs": "Absätze einbetten", "questions": "Fragen einbetten"}
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=errors, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
@@ -185,8 +198,8 @@ def xquad_command(
 @report_app.command("gaps")
 def gaps_command(
     days: Annotated[int, typer.Option("--days", min=1, help="Zeitraum in Tagen")] = 90,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Markdown-Datei (Standard: Ausgabe auf dem Terminal)")] = None,
-    export_candidates: Annotated[Optional[Path], typer.Option("--export-candidates", help="👎-Fragen als Kandidaten im Fragenset-Format (YAML) schreiben")] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Markdown-Datei (Standard: Ausgabe auf dem Terminal)")] = None,
+    export_candidates: Annotated[Path | None, typer.Option("--export-candidates", help="👎-Fragen als Kandidaten im Fragenset-Format (YAML) schreiben")] = None,
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Ähnlichkeit, ab der Fragen ein Thema bilden")] = 0.87,
 ) -> None:
     """Abgelehnte und mit 👎 bewertete Fragen (Web und Slack), nach Thema gruppiert."""

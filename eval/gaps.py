@@ -157,8 +157,8 @@ def gaps_markdown(clusters: Sequence[GapCluster], days: int, threshold: float, l
     lines = [
         "# Lotse – Lücken in den Leitfäden",
         "",
-        f"Erstellt {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC · Zeitraum: letzte {days} Tage · "
-        f"Ähnlichkeitsschwelle {threshold:g}",
+        (f"Erstellt {datetime.now(UTC).strftime('%Y-%m-%d %H:%M')} UTC · Zeitraum: letzte {days} Tage · "
+         f"Ähnlichkeitsschwelle {threshold:g}"),
         "",
         f"{items} Fragen ohne gute Antwort"
         + (f" (von {logged_total} gestellten)" if logged_total is not None else "")
@@ -178,7 +178,7 @@ def gaps_markdown(clusters: Sequence[GapCluster], days: int, threshold: float, l
         lines += [
             f"## {n}. {_md(c.label)}",
             "",
-            f"- **{c.count} Fragen**: {c.refused} abgelehnt, {c.disliked} mit 👎",
+            f"- **{c.count} {'Frage' if c.count == 1 else 'Fragen'}**: {c.refused} abgelehnt, {c.disliked} mit 👎",
             f"- Kanäle: {channels} · Sprachen: {languages} · zuletzt {c.last_seen.strftime('%Y-%m-%d')}",
             "",
             "Beispielformulierungen:",

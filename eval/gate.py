@@ -26,13 +26,13 @@ class Thresholds:
     maximum: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> "Thresholds":
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> Thresholds:
         data = dict(data or {})
         maximum = data.pop("max", None) or {}
         minimum = data.pop("min", None) or {}
         for key, value in data.items():
             if isinstance(value, Mapping):
-                raise ValueError(f"unbekannter Abschnitt '{key}' in den Schwellenwerten (erlaubt: min, max)")
+                raise TypeError(f"unbekannter Abschnitt '{key}' in den Schwellenwerten (erlaubt: min, max)")
             minimum[key] = value
         return cls({str(k): float(v) for k, v in minimum.items()}, {str(k): float(v) for k, v in maximum.items()})
 

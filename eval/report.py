@@ -8,7 +8,6 @@ metric, and the questions that flipped between pass and fail).
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -136,10 +135,20 @@ class MetricDiff:
         return round(self.after - self.before, 4)
 
     @property
+    def tolerance(self) -> float:
+        """Changes up to this count as 'same': below display precision for rates, and for
+        latencies 20 % of the earlier value (at least 50 ms), as timings are noisy."""
+        if self.metric.endswith("(s)"):
+            return max(0.05, 0.2 * abs(self.before or 0.0))
+        if self.metric in ("questions", "invented citations"):
+            return 0.0
+        return 0.0005
+
+    @property
     def verdict(self) -> str:
         """'better', 'worse' or 'same' (also 'same' for neutral or missing metrics)."""
         delta = self.delta
-        if delta is None or self.metric in NEUTRAL or math.isclose(delta, 0.0, abs_tol=1e-9):
+        if delta is None or self.metric in NEUTRAL or abs(delta) <= self.tolerance + 1e-9:
             return "same"
         better = delta < 0 if lower_is_better(self.metric) else delta > 0
         return "better" if better else "worse"
@@ -190,12 +199,10 @@ def fmt(metric: str, value: float | None) -> str:
         return "–"
     if metric in ("questions", "invented citations"):
         return str(int(value))
-    if metric.endswith("(s)"):
-        return f"{value:.3f}"
     return f"{value:.3f}"
 
 
-def _fmt_delta(metric: str, delta: float | None) -> str:
+def fmt_delta(metric: str, delta: float | None) -> str:
     if delta is None:
         return "–"
     if metric in ("questions", "invented citations"):
@@ -228,7 +235,7 @@ def comparison_markdown(comparison: Comparison) -> str:
              "| Metrik | vorher | nachher | Δ | Bewertung |", "|---|---:|---:|---:|---|"]
     for d in comparison.metrics:
         lines.append(f"| {d.metric} | {fmt(d.metric, d.before)} | {fmt(d.metric, d.after)} | "
-                     f"{_fmt_delta(d.metric, d.delta)} | {VERDICT_DE[d.verdict]} |")
+                     f"{fmt_delta(d.metric, d.delta)} | {VERDICT_DE[d.verdict]} |")
     lines.append("")
     for label, ids in (("Jetzt nicht mehr bestanden", comparison.now_failing),
                        ("Jetzt bestanden", comparison.now_passing),
@@ -258,8 +265,13 @@ def _failure_markdown(entry: dict[str, Any]) -> str:
     start = answer[:ANSWER_START] + ("…" if len(answer) > ANSWER_START else "")
     lines.append(f"- Antwortbeginn: {_escape(start)}")
     lines.append("- zitiert: " + ("; ".join(_escape(c) for c in entry["cited"]) if entry["cited"] else "–"))
-    top = entry.get("ranked", [])[:3]
-    lines.append("- beste Treffer: " + ("; ".join(_escape(k) for k in top) if top else "–"))
+    if entry["answerable"]:
+        ranked = entry.get("ranked", [])
+        expected_keys = {f"{e['doc']}#{e['section']}" for e in entry.get("expected", [])}
+        rank = next((n for n, key in enumerate(ranked, 1) if key in expected_keys), None)
+        lines.append(f"- erwarteter Abschnitt in der Suche: {f'Rang {rank}' if rank else 'nicht unter den ersten ' + str(len(ranked))}")
+        top = [key.replace("#", " › ") if key in expected_keys else key.split(":")[0] for key in ranked[:3]]
+        lines.append("- beste Treffer: " + ("; ".join(_escape(k) for k in top) if top else "–"))
     return "\n".join(lines)
 
 
@@ -269,8 +281,8 @@ def render_markdown(report: dict[str, Any], comparison: Comparison | None = None
     lines = [
         "# Lotse – Auswertung",
         "",
-        f"Erstellt {report['created']} · {len(report['questions'])} Fragen · "
-        f"{len(failing)} nicht bestanden",
+        (f"Erstellt {report['created']} · {len(report['questions'])} Fragen · "
+         f"{len(failing)} nicht bestanden"),
         "",
         "## Gesamt",
         "",
@@ -316,9 +328,10 @@ def write_chart(report: dict[str, Any], path: Path) -> None:
         heights = [v if v is not None else 0.0 for v in values]
         bars.bar(x + (i - (len(CHART_METRICS) - 1) / 2) * width, heights, width, label=metric)
     bars.set_xticks(x, [f"{k}\n(n={int(report['by_kind'][k]['questions'] or 0)})" for k in kinds], fontsize=8)
-    bars.set_ylim(0, 1.05)
+    bars.set_ylim(0, 1.18)
+    bars.set_yticks([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     bars.set_title("Kennzahlen nach Fragetyp")
-    bars.legend(fontsize=8, loc="lower left")
+    bars.legend(fontsize=8, loc="upper center", ncol=len(CHART_METRICS), frameon=False)
     bars.grid(axis="y", alpha=0.3)
     totals = [q.get("timings", {}).get("total", 0.0) for q in report["questions"]]
     hist.hist(totals or [0.0], bins=min(30, max(5, len(totals) // 4)), color="tab:gray")

@@ -128,9 +128,9 @@ class XQuadResult:
     def markdown(self) -> str:
         names = [NAMES[m] for m in METRICS]
         lines = [
-            f"XQuAD-de: {self.questions} Fragen, {self.paragraphs} Absätze; Embedder {self.embedder}; "
-            f"Fusion dense {self.weights['dense_weight']:g} : keyword {self.weights['keyword_weight']:g}, "
-            f"rrf_k {self.weights['rrf_k']:g}",
+            (f"XQuAD-de: {self.questions} Fragen, {self.paragraphs} Absätze; Embedder {self.embedder}; "
+             f"Fusion dense {self.weights['dense_weight']:g} : keyword {self.weights['keyword_weight']:g}, "
+             f"rrf_k {self.weights['rrf_k']:g}"),
             "",
             "| Verfahren | " + " | ".join(names) + " |",
             "|---|" + "---:|" * len(names),
