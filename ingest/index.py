@@ -80,7 +80,7 @@ class Index:
 
 def open_index(settings: IndexSettings, embedder: Embedder | None = None) -> Index:
     """Open (or create) the index the settings describe."""
-    embedder = embedder or build_embedder(settings.embedder)
+    embedder = embedder or build_embedder(settings.embedder, settings.paths.models())
     name = index_name(settings.chroma.collection_prefix, embedder.name, embedder.dim, settings.chunking)
     client = open_client(settings.chroma, settings.paths.data_dir)
     return Index(

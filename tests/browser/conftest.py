@@ -15,6 +15,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from tests_support import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
@@ -24,16 +25,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "browser: drives the web widget in headless Chromium")
-
-
-def _free_port() -> int:  # as free_port() in tests/conftest.py (two conftest modules cannot import each other)
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _chromium() -> str:
@@ -89,7 +80,7 @@ def lotse_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     import httpx
 
     request.getfixturevalue("corpus_index")  # ingest the corpus into data/test-index first
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     tmp = tmp_path_factory.mktemp("lotse-serve")
     env = os.environ | {

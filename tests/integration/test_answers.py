@@ -43,7 +43,7 @@ def test_english_questions_get_english_answers(corpus_engine: AnswerEngine, qid:
 
 
 def test_paraphrased_question_without_the_documents_words(corpus_engine: AnswerEngine) -> None:
-    question = QUESTIONS["dsr-008"]
+    question = QUESTIONS["dsr-006"]
     assert question.paraphrase
     assert_answers(question, corpus_engine.answer(question.question))
 

