@@ -105,10 +105,10 @@ class Retriever:
         t1 = time.perf_counter()
         dense = [
             Hit(chunk, score, dense=score, dense_rank=rank)
-            for rank, (chunk, score) in enumerate(self.index.store.query(vector, depth, filters.where()), 1)
+            for rank, (chunk, score) in enumerate(self._dense(vector, depth, filters), 1)
         ]
         keyword_index = self.index.keyword()
-        keyword_hits = keyword_index.search(question, depth, filters.allows())
+        keyword_hits = keyword_index.search(question, depth, filters.allows(), cache_key=filters)
         stored = {c.chunk_id: c for c in self.index.store.get([h.chunk_id for h in keyword_hits])}
         keyword = [
             Hit(stored[h.chunk_id], h.score, keyword=h.score, keyword_rank=rank)
@@ -122,6 +122,19 @@ class Retriever:
         timings.retrieve = time.perf_counter() - t1
         timings.total = time.perf_counter() - t0
         return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings)
+
+    def _dense(self, vector: Any, depth: int, filters: Filters) -> list[tuple[Any, float]]:
+        """Nearest chunks passing the filters. Chroma's metadata pre-filter is slow on large
+        collections (177 ms vs 4 ms at 100k chunks), so a wider unfiltered query is filtered
+        here first; only a narrow filter that leaves too few falls back to Chroma's."""
+        allow = filters.allows()
+        if allow is None:
+            return self.index.store.query(vector, depth)
+        wide = self.index.store.query(vector, depth * 3)
+        kept = [(chunk, score) for chunk, score in wide if allow(chunk.metadata)]
+        if len(kept) >= depth or len(wide) < depth * 3:
+            return kept[:depth]
+        return self.index.store.query(vector, depth, filters.where())
 
     def fuse(self, dense: list[Hit], keyword: list[Hit], keyword_weight: float) -> list[Hit]:
         """Weighted reciprocal-rank fusion of the two ranked lists."""

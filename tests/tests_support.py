@@ -90,3 +90,33 @@ class ChromaServer:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class LocalServer:
+    """A threaded HTTP server on a free 127.0.0.1 port for mock APIs (start/stop, JSON replies)."""
+
+    server: Any = None
+
+    def serve(self, handler: type) -> None:
+        import threading
+        from http.server import ThreadingHTTPServer
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def send_json(handler: Any, payload: Any, status: int = 200) -> None:
+    """Write a JSON response from a BaseHTTPRequestHandler."""
+    import json
+
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
