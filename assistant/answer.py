@@ -100,7 +100,7 @@ class AnswerEngine:
             raise index_unavailable() from exc
         passages = make_passages(retrieval.fused[: self.settings.retrieval.passages])
         t0 = time.perf_counter()
-        question_vector = self.index.embedder.embed_queries([query])[0]
+        question_vector = retrieval.vector
         scored = self.scorer.score(question_vector, query, passages)
         evidence = max((s.score for s in scored), default=0.0)
         decision = self.refusal.decide(language, query, retrieval.fused, evidence, self.index.keyword())

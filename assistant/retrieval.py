@@ -121,7 +121,7 @@ class Retriever:
         fused = fused[:k]
         timings.retrieve = time.perf_counter() - t1
         timings.total = time.perf_counter() - t0
-        return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings)
+        return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings, vector=vector)
 
     def _dense(self, vector: Any, depth: int, filters: Filters) -> list[tuple[Any, float]]:
         """Nearest chunks passing the filters. Chroma's metadata pre-filter is slow on large

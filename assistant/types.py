@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from ingest.stores import StoredChunk
 
@@ -44,6 +45,7 @@ class Retrieval:
     dense: list[Hit] = field(default_factory=list)
     keyword: list[Hit] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
+    vector: Any = None  # the query's embedding, for scoring passages without embedding it again
 
 
 @dataclass
