@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup browser ingest run test bench corpus-formats clean
+.PHONY: setup browser postgres ingest run test bench corpus-formats clean
 
 setup: $(STAMP)
 
@@ -29,10 +29,17 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; fi; }
 
+# Debian's PostgreSQL for the database tests (tests/pg.py starts a throw-away server of its own)
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || { \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
+
 run: ingest
 	$(BIN)/lotse serve
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/python -m pytest
 
 corpus-formats: setup

@@ -1,7 +1,8 @@
 """The question log and feedback store (SQLite by default, any SQLAlchemy URL), shared by web and Slack.
 
 It also holds conversations: a follow-up's history is the logged turns of its conversation,
-so every worker process sees the same conversation.
+so every worker process sees the same conversation. The schema is versioned with Alembic
+(assistant/migrations): the tables below describe the newest revision.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from assistant.conversation import Turn
+from assistant.migrations import upgrade_database
 from assistant.settings import DatabaseSettings
 from assistant.types import Answer
 
@@ -44,6 +47,7 @@ questions = Table(
     Column("answer", Text),
     Column("citations", Text),  # JSON list of Citation dicts
     Column("latency_ms", Float),
+    Column("generator", String(32)),  # revision 0002; NULL for rows logged before it
 )
 slack_events = Table(
     "slack_events", metadata,
@@ -73,6 +77,7 @@ class LoggedQuestion:
     channel: str
     rating: int | None = None
     comment: str | None = None
+    generator: str | None = None
 
 
 def _now() -> datetime:
@@ -80,15 +85,20 @@ def _now() -> datetime:
 
 
 class FeedbackStore:
-    """Writes never break answering: a failing database is logged and the answer still goes out."""
+    """Writes never break answering: a failing database is logged and the answer still goes out.
 
-    def __init__(self, settings: DatabaseSettings, data_dir: Path) -> None:
+    Opening it brings the database to the newest schema revision. `clock` gives the current time
+    (UTC) for new rows, conversation expiry and retention.
+    """
+
+    def __init__(self, settings: DatabaseSettings, data_dir: Path, clock: Callable[[], datetime] = _now) -> None:
         self.settings = settings
+        self._clock = clock
         url = settings.url or f"sqlite:///{(data_dir / 'lotse.db').as_posix()}"
         if url.startswith("sqlite:///"):
             Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, pool_pre_ping=True, future=True)
-        metadata.create_all(self.engine)
+        upgrade_database(self.engine)
         self._key = self._pseudonym_key(data_dir)
         self._purged = 0.0
 
@@ -111,18 +121,18 @@ class FeedbackStore:
     def log_answer(self, answer: Answer, channel: str, conversation_id: str | None, user: str | None) -> bool:
         citations = [c.as_dict() for c in answer.citations]
         row = {
-            "answer_id": answer.answer_id, "conversation_id": conversation_id, "created_at": _now(),
+            "answer_id": answer.answer_id, "conversation_id": conversation_id, "created_at": self._clock(),
             "channel": channel, "user": self.pseudonym(user), "question": answer.question,
             "query": answer.query, "language": answer.language, "refused": answer.refused,
             "answer": answer.text, "citations": json.dumps(citations, ensure_ascii=False),
-            "latency_ms": round(answer.timings.total * 1000, 1),
+            "latency_ms": round(answer.timings.total * 1000, 1), "generator": answer.generator[:32] or None,
         }
         ok = self._write(insert(questions).values(**row))
         self._purge_now_and_then()
         return ok
 
     def add_feedback(self, answer_id: str, rating: int, comment: str | None, channel: str, user: str | None) -> bool:
-        row = {"answer_id": answer_id, "created_at": _now(), "channel": channel, "user": self.pseudonym(user),
+        row = {"answer_id": answer_id, "created_at": self._clock(), "channel": channel, "user": self.pseudonym(user),
                "rating": 1 if rating > 0 else -1, "comment": (comment or "").strip()[:2000] or None}
         return self._write(insert(feedback).values(**row))
 
@@ -138,7 +148,7 @@ class FeedbackStore:
         """The last `turns` turns of a conversation that is not older than `max_age_minutes`."""
         if turns <= 0:
             return []
-        since = _now() - timedelta(minutes=max_age_minutes)
+        since = self._clock() - timedelta(minutes=max_age_minutes)
         query = (
             select(questions.c.question, questions.c.answer, questions.c.query)
             .where(questions.c.conversation_id == conversation_id, questions.c.created_at >= since)
@@ -154,7 +164,7 @@ class FeedbackStore:
 
     def logged(self, since_days: int = 90) -> list[LoggedQuestion]:
         """Logged questions with their feedback (latest rating and comment), newest first."""
-        since = _now() - timedelta(days=since_days)
+        since = self._clock() - timedelta(days=since_days)
         rating = select(feedback.c.answer_id, func.min(feedback.c.rating).label("rating"),
                         func.max(feedback.c.comment).label("comment")).group_by(feedback.c.answer_id).subquery()
         query = (
@@ -165,7 +175,7 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             return [
                 LoggedQuestion(r.answer_id, r.question, r.language or "de", bool(r.refused), r.answer or "",
-                               r.created_at, r.channel, r.rating, r.comment)
+                               r.created_at, r.channel, r.rating, r.comment, r.generator)
                 for r in conn.execute(query)
             ]
 
@@ -173,7 +183,7 @@ class FeedbackStore:
         """True exactly once per key, across threads and worker processes (Slack retries)."""
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(slack_events).values(key=key[:128], created_at=_now()))
+                conn.execute(insert(slack_events).values(key=key[:128], created_at=self._clock()))
             return True
         except IntegrityError:
             return False
@@ -189,16 +199,17 @@ class FeedbackStore:
             return None
         return {"answer_id": row.answer_id, "question": row.question, "text": row.answer or "",
                 "language": row.language or "de", "refused": bool(row.refused),
-                "citations": json.loads(row.citations or "[]")}
+                "citations": json.loads(row.citations or "[]"), "generator": row.generator}
 
     def purge(self) -> int:
         """Delete questions and feedback older than the retention period."""
-        cutoff = _now() - timedelta(days=self.settings.retention_days)
+        now = self._clock()
+        cutoff = now - timedelta(days=self.settings.retention_days)
         try:
             with self.engine.begin() as conn:
                 removed = conn.execute(delete(feedback).where(feedback.c.created_at < cutoff)).rowcount
                 removed += conn.execute(delete(questions).where(questions.c.created_at < cutoff)).rowcount
-                conn.execute(delete(slack_events).where(slack_events.c.created_at < _now() - timedelta(days=1)))
+                conn.execute(delete(slack_events).where(slack_events.c.created_at < now - timedelta(days=1)))
             return int(removed or 0)
         except SQLAlchemyError:
             log.exception("purging old questions failed")

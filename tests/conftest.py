@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from assistant.settings import Settings  # noqa: E402
 from tests_support import ChromaServer, free_port, make_docx, make_pdf  # noqa: E402,F401
+from pg_fixtures import db_url, postgres  # noqa: E402,F401
 
 GUIDE = """---
 title: Leitfaden Datenschutz
