@@ -12,16 +12,16 @@ import numpy as np
 
 from assistant.citations import CitationChecker, citation_for
 from assistant.conversation import Turn, condense
-from assistant.errors import index_unavailable
+from assistant.errors import LotseError, ServiceCode, index_unavailable
 from assistant.evidence import EvidenceScorer, ScoredUnit
 from assistant.generators import Draft, ExtractiveGenerator, GenerationRequest, Generator, build_generator
 from assistant.language import detect_language
 from assistant.passages import Passage, UnitVectors, make_passages
 from assistant.refusal import Decision, RefusalPolicy
-from assistant.retrieval import Filters, Retriever
+from assistant.retrieval import Retriever
+from ingest.types import Filters
 from assistant.settings import Settings
 from assistant.types import Answer, Retrieval, Timings
-from ingest.errors import ErrorCode, LotseError
 from ingest.index import Index, open_index
 
 log = logging.getLogger("lotse.answer")
@@ -65,7 +65,9 @@ class AnswerEngine:
         self.settings = settings
         self.index = index or open_index(settings)
         self.retriever = Retriever(self.index, settings.retrieval)
-        self.scorer = EvidenceScorer(UnitVectors(self.index.embedder), lambda: self.index.keyword().analyzer)
+        self.scorer = EvidenceScorer(
+            UnitVectors(self.index.embedder, settings.evidence.unit_cache), lambda: self.index.keyword().analyzer, settings.evidence
+        )
         self.extractive = ExtractiveGenerator(settings.generator, self.scorer)
         self.generator = generator or (
             self.extractive if settings.generator.backend == "extractive" else build_generator(settings.generator, self.scorer)
@@ -77,10 +79,10 @@ class AnswerEngine:
         question = " ".join((question or "").split())
         limit = self.settings.answer.max_question_chars
         if not question:
-            raise LotseError(ErrorCode.EMPTY_QUESTION, "Bitte eine Frage eingeben.", "Please enter a question.")
+            raise LotseError(ServiceCode.EMPTY_QUESTION, "Bitte eine Frage eingeben.", "Please enter a question.")
         if len(question) > limit:
             raise LotseError(
-                ErrorCode.QUESTION_TOO_LONG,
+                ServiceCode.QUESTION_TOO_LONG,
                 f"Die Frage ist zu lang ({len(question)} Zeichen, höchstens {limit}). Bitte kürzer fassen.",
                 f"The question is too long ({len(question)} characters, at most {limit}). Please shorten it.",
             )
@@ -89,8 +91,8 @@ class AnswerEngine:
     def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
         started = time.perf_counter()
         question = self.validate(question)
-        language = detect_language(question)
-        query = condense(question, list(history))
+        language = detect_language(question, self.settings.answer.english_confidence)
+        query = condense(question, list(history), self.settings.conversation.follow_up_max_words)
         try:
             retrieval = self.retriever.retrieve(query, k=max(RANKED, self.settings.retrieval.passages), filters=filters, language=language)
         except LotseError:
@@ -191,7 +193,10 @@ class AnswerEngine:
             language=prepared.language,
             query=prepared.query,
             timings=prepared.timings,
-            sources=[citation_for(i, p, p.units[0].text if p.units else p.hit.chunk.text, self.settings.answer.public_url) for i, p in enumerate(shown, 1)],
+            sources=[
+                citation_for(i, p, p.units[0].text if p.units else p.hit.chunk.text, self.settings.answer.public_url, self.settings.citations.quote_chars)
+                for i, p in enumerate(shown, 1)
+            ],
             notes=notes or [],
             invented=invented,
             unsupported=unsupported,

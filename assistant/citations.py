@@ -125,22 +125,20 @@ class CitationChecker:
         chunk = passage.hit.chunk
         quotes = [s.quote for s in kept if s.source == passage.n and s.quote]
         quote = quotes[0] if quotes else (passage.units[0].text if passage.units else chunk.text)
-        return citation_for(number, passage, quote, self.source_url)
+        return citation_for(number, passage, quote, self.source_url, self.settings.quote_chars)
 
 
-def citation_for(number: int, passage: Passage, quote: str, source_url: str) -> Citation:
+def citation_for(number: int, passage: Passage, quote: str, source_url: str, quote_chars: int = 400) -> Citation:
     chunk = passage.hit.chunk
-    meta = chunk.metadata
-    anchor = str(meta.get("anchor", ""))
     return Citation(
         n=number,
         chunk_id=chunk.chunk_id,
         doc_id=chunk.doc_id,
-        title=str(meta.get("title", "")),
-        section=" › ".join(chunk.section_path),
-        anchor=anchor,
+        title=chunk.title,
+        section=chunk.section,
+        anchor=chunk.anchor,
         page=chunk.page,
-        url=f"{source_url.rstrip('/')}/sources/{chunk.doc_id}#{anchor}",
-        quote=quote if len(quote) <= 400 else quote[:397] + "…",
-        doc_type=str(meta.get("doc_type", "")),
+        url=f"{source_url.rstrip('/')}/sources/{chunk.doc_id}#{chunk.anchor}",
+        quote=quote if len(quote) <= quote_chars else quote[: quote_chars - 3] + "…",
+        doc_type=chunk.doc_type,
     )

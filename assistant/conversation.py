@@ -24,7 +24,7 @@ class Turn:
     condensed: str = ""  # the retrieval query that was used for it
 
 
-def condense(question: str, history: list[Turn] | tuple[Turn, ...]) -> str:
+def condense(question: str, history: list[Turn] | tuple[Turn, ...], max_words: int = 8) -> str:
     """The query to retrieve with: a follow-up is joined with the previous question.
 
     Short questions or questions that point back ("Und wer…", "dabei", "What about…") take the
@@ -33,7 +33,7 @@ def condense(question: str, history: list[Turn] | tuple[Turn, ...]) -> str:
     if not history:
         return question
     words = re.findall(r"\w+", question)
-    if len(words) > 8 and not _CUES.search(question):
+    if len(words) > max_words and not _CUES.search(question):
         return question
     previous = history[-1].condensed or history[-1].question
     return f"{question} {previous}"[:MAX_QUERY_CHARS]

@@ -1,37 +1,37 @@
-"""The one error type (from `ingest.errors`) and how it maps to HTTP."""
+"""Error codes of the answer service (on top of ingest's) and the errors it raises."""
 
 from __future__ import annotations
 
-from ingest.errors import ErrorCode, LotseError
+from ingest.errors import ErrorCode, IngestCode, LotseError, configuration_error, index_unavailable
 
-HTTP_STATUS = {
-    ErrorCode.EMPTY_QUESTION: 422,
-    ErrorCode.QUESTION_TOO_LONG: 422,
-    ErrorCode.INVALID_REQUEST: 422,
-    ErrorCode.RATE_LIMITED: 429,
-    ErrorCode.NOT_FOUND: 404,
-    ErrorCode.UNAUTHORIZED: 401,
-    ErrorCode.INDEX_UNAVAILABLE: 503,
-    ErrorCode.GENERATOR_UNAVAILABLE: 503,
-}
+__all__ = [
+    "ErrorCode", "IngestCode", "LotseError", "ServiceCode", "INTERNAL", "configuration_error", "index_unavailable", "rate_limited",
+]
+
+
+class ServiceCode(ErrorCode):
+    """What can go wrong between a question arriving and its answer leaving."""
+
+    EMPTY_QUESTION = "empty_question"
+    QUESTION_TOO_LONG = "question_too_long"
+    INVALID_REQUEST = "invalid_request"
+    RATE_LIMITED = "rate_limited"
+    NOT_FOUND = "not_found"
+    UNAUTHORIZED = "unauthorized"
+    GENERATOR_UNAVAILABLE = "generator_unavailable"
+
 
 INTERNAL = LotseError(
-    ErrorCode.INTERNAL,
+    IngestCode.INTERNAL,
     "Es ist ein interner Fehler aufgetreten. Bitte versuchen Sie es später noch einmal.",
     "An internal error occurred. Please try again later.",
 )
 
-__all__ = ["ErrorCode", "LotseError", "HTTP_STATUS", "INTERNAL", "index_unavailable", "status_for"]
 
-
-def index_unavailable() -> LotseError:
-    """Chroma (or the index on disk) cannot be reached right now."""
+def rate_limited(wait: float) -> LotseError:
     return LotseError(
-        ErrorCode.INDEX_UNAVAILABLE,
-        "Der Suchindex ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal.",
-        "The search index is not reachable right now. Please try again shortly.",
+        ServiceCode.RATE_LIMITED,
+        f"Zu viele Fragen in kurzer Zeit. Bitte in {wait:.0f} Sekunden noch einmal versuchen.",
+        f"Too many questions in a short time. Please try again in {wait:.0f} seconds.",
+        retry_after=wait,
     )
-
-
-def status_for(error: LotseError) -> int:
-    return HTTP_STATUS.get(error.code, 500)

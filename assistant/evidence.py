@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.passages import Passage, Unit, UnitVectors, term_overlap
+from assistant.settings import EvidenceSettings
 from ingest.keyword import Analyzer
-
-OVERLAP_WEIGHT = 0.15
 
 
 @dataclass(frozen=True)
@@ -19,18 +18,16 @@ class ScoredUnit:
     unit: Unit
     similarity: float  # cosine(question, unit)
     overlap: float  # share of the question's key terms in the unit
-
-    @property
-    def score(self) -> float:
-        return self.similarity + OVERLAP_WEIGHT * self.overlap
+    score: float  # similarity + overlap_weight × overlap
 
 
 class EvidenceScorer:
     """Scores the units of passages against a question (shared by generation and refusal)."""
 
-    def __init__(self, vectors: UnitVectors, analyzer: Callable[[], Analyzer]) -> None:
+    def __init__(self, vectors: UnitVectors, analyzer: Callable[[], Analyzer], settings: EvidenceSettings | None = None) -> None:
         self.vectors = vectors
         self._analyzer = analyzer
+        self.overlap_weight = (settings or EvidenceSettings()).overlap_weight
 
     def terms(self, text: str) -> list[str]:
         """Key terms: stems and compound parts, as the keyword index sees them."""
@@ -42,7 +39,8 @@ class EvidenceScorer:
             return []
         sims = self.vectors([u.text for _, u in pairs]) @ question_vector
         terms = self.terms(question)
+        overlaps = [term_overlap(terms, set(self.terms(u.text))) for _, u in pairs]
         return [
-            ScoredUnit(p, u, float(s), term_overlap(terms, set(self.terms(u.text))))
-            for (p, u), s in zip(pairs, sims)
+            ScoredUnit(p, u, float(s), o, float(s) + self.overlap_weight * o)
+            for (p, u), s, o in zip(pairs, sims, overlaps)
         ]

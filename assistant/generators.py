@@ -13,13 +13,9 @@ from assistant.conversation import Turn
 from assistant.evidence import EvidenceScorer, ScoredUnit
 from assistant.passages import Passage
 from assistant.settings import GeneratorSettings, OpenAISettings
-from ingest.errors import ErrorCode, LotseError
+from assistant.errors import LotseError, ServiceCode
 
 REFUSAL_TOKEN = "KEINE_ANTWORT"
-# Tuned on the question set (key-fact recall + citation recall of extractive answers):
-RANK_PRIOR = 0.03  # added to a unit's score for coming from a better-ranked passage: prior / rank
-MARGIN = 0.08  # units scoring within this of the best one are quoted too
-TOP_PASSAGES = 3  # units are taken from this many passages
 _TEMPLATE_CUES = re.compile(r"textbaustein|baustein|vorlage|formulier|muster|wortlaut|beschlussvorschlag|template|wording|draft|phrase|boilerplate", re.I)
 _CHECKLIST_CUES = re.compile(r"checkliste|checklist|prüfpunkt|punkte|abhaken|was muss ich (?:alles )?(?:prüfen|beachten|klären)|what (?:should|must) (?:i|we) check|items", re.I)
 
@@ -97,15 +93,16 @@ class ExtractiveGenerator:
         special = self._structured(request, scored)
         if special is not None:
             return special
-        candidates = [s for s in scored if s.passage.n <= TOP_PASSAGES] or scored
-        ranked = sorted(candidates, key=lambda s: -(s.score + RANK_PRIOR / s.passage.n))
-        best = ranked[0].score + RANK_PRIOR / ranked[0].passage.n
+        cfg = self.settings
+        candidates = [s for s in scored if s.passage.n <= cfg.top_passages] or scored
+        ranked = sorted(candidates, key=lambda s: -(s.score + cfg.rank_prior / s.passage.n))
+        best = ranked[0].score + cfg.rank_prior / ranked[0].passage.n
         chosen: list[ScoredUnit] = []
         words = 0
         for candidate in ranked:
-            if len(chosen) >= self.settings.max_sentences or words > 120:
+            if len(chosen) >= cfg.max_sentences or words > cfg.max_words:
                 break
-            if chosen and candidate.score + RANK_PRIOR / candidate.passage.n < best - MARGIN:
+            if chosen and candidate.score + cfg.rank_prior / candidate.passage.n < best - cfg.margin:
                 break
             if candidate.unit.kind == "block" and chosen:
                 continue
@@ -116,7 +113,7 @@ class ExtractiveGenerator:
         doc_rank: dict[str, int] = {}
         for c in sorted(chosen, key=lambda c: c.passage.n):
             doc_rank.setdefault(c.passage.hit.chunk.doc_id, c.passage.n)
-        chosen.sort(key=lambda c: (doc_rank[c.passage.hit.chunk.doc_id], int(c.passage.hit.chunk.metadata.get("position", 0)), c.unit.position))
+        chosen.sort(key=lambda c: (doc_rank[c.passage.hit.chunk.doc_id], c.passage.hit.chunk.position, c.unit.position))
         body = " ".join(f"{c.unit.text} [{c.passage.n}]" for c in chosen)
         return Draft(body, lead=LEAD_IN[request.language])
 
@@ -130,7 +127,7 @@ class ExtractiveGenerator:
             blocks = [s for s in scored if s.unit.kind == "block" and s.passage in top]
             if blocks:
                 block = max(blocks, key=lambda s: s.score)
-                title = block.passage.hit.chunk.metadata.get("title", "")
+                title = block.passage.hit.chunk.title
                 lead = LEAD_IN_TEMPLATE[request.language].format(title=title)
                 return Draft(f"> {block.unit.text} [{block.passage.n}]", lead=lead)
         if _CHECKLIST_CUES.search(request.question):
@@ -139,7 +136,7 @@ class ExtractiveGenerator:
                 passage = max(lists, key=lambda p: best_by_passage.get(p.n, -1.0))
                 items = [u for u in passage.units if u.kind == "item"][: self.settings.max_items]
                 if items:
-                    title = passage.hit.chunk.metadata.get("title", "")
+                    title = passage.hit.chunk.title
                     lead = LEAD_IN_CHECKLIST[request.language].format(title=title)
                     lines = "\n".join(f"- {u.text} [{passage.n}]" for u in items)
                     return Draft(lines, lead=lead)
@@ -182,7 +179,7 @@ def build_messages(request: GenerationRequest) -> list[tuple[str, str]]:
         chunk = p.hit.chunk
         page = f" (S. {chunk.page})" if chunk.page else ""
         lines.append(f"[{p.n}] {' › '.join(chunk.section_path)}{page}\n{chunk.text}")
-    history = "\n".join(f"F: {t.question}\nA: {t.answer}" for t in request.history[-3:])
+    history = "\n".join(f"F: {t.question}\nA: {t.answer}" for t in request.history)
     user = "Passagen:\n\n" + "\n\n".join(lines)
     if history:
         user += "\n\nBisheriges Gespräch:\n" + history
@@ -220,7 +217,7 @@ class OpenAIGenerator:
         try:
             text = str(self._llm.chat(self._messages(request)).message.content or "")
         except Exception as exc:  # network, timeout, HTTP and client errors alike
-            raise LotseError(ErrorCode.GENERATOR_UNAVAILABLE, f"Sprachmodell nicht erreichbar ({type(exc).__name__})") from exc
+            raise LotseError(ServiceCode.GENERATOR_UNAVAILABLE, f"Sprachmodell nicht erreichbar ({type(exc).__name__})") from exc
         return _draft(text)
 
     def stream(self, request: GenerationRequest) -> Iterator[str | Draft]:
@@ -231,7 +228,7 @@ class OpenAIGenerator:
                     pieces.append(chunk.delta)
                     yield chunk.delta
         except Exception as exc:
-            raise LotseError(ErrorCode.GENERATOR_UNAVAILABLE, f"Sprachmodell nicht erreichbar ({type(exc).__name__})") from exc
+            raise LotseError(ServiceCode.GENERATOR_UNAVAILABLE, f"Sprachmodell nicht erreichbar ({type(exc).__name__})") from exc
         yield _draft("".join(pieces))
 
 

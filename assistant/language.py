@@ -17,7 +17,7 @@ def _detector() -> Any:
     return LanguageDetectorBuilder.from_languages(Language.GERMAN, Language.ENGLISH).build()
 
 
-def detect_language(text: str) -> str:
+def detect_language(text: str, english_confidence: float = 0.6) -> str:
     """'de' or 'en'. Uses lingua; very short or mixed text falls back to word hints, then German."""
     german = len(_GERMAN_HINTS.findall(text))
     english = len(_ENGLISH_HINTS.findall(text))
@@ -26,4 +26,4 @@ def detect_language(text: str) -> str:
     from lingua import Language
 
     confidence = _detector().compute_language_confidence(text, Language.ENGLISH)
-    return "en" if confidence > 0.6 else "de"
+    return "en" if confidence > english_confidence else "de"

@@ -44,7 +44,7 @@ class Passage:
 
     @property
     def kind(self) -> str:
-        return str(self.hit.chunk.metadata.get("kind", "text"))
+        return self.hit.chunk.kind
 
 
 def split_units(text: str) -> list[Unit]:
@@ -96,7 +96,3 @@ def term_overlap(terms: Sequence[str], text_terms: set[str]) -> float:
     """Share of `terms` (analysed) found in `text_terms`."""
     unique = set(terms)
     return len(unique & text_terms) / len(unique) if unique else 0.0
-
-
-def metadata_str(meta: dict[str, Any], key: str) -> str:
-    return str(meta.get(key, "") or "")

@@ -8,9 +8,7 @@ from dataclasses import dataclass
 
 from assistant.settings import RefusalSettings
 from assistant.types import Hit
-from ingest.keyword import KeywordIndex
-
-TOP_PASSAGES = 3
+from ingest.keyword import BM25Index
 
 
 @dataclass(frozen=True)
@@ -20,7 +18,7 @@ class Decision:
     uncovered: float  # IDF share of question terms the corpus lacks minus the share the passages hold
 
 
-def coverage(query: str, hits: Sequence[Hit], keyword: KeywordIndex) -> float:
+def coverage(query: str, hits: Sequence[Hit], keyword: BM25Index, top: int = 3) -> float:
     """IDF-weighted (unknown terms) − (terms found in the top passages), in [-1, 1]."""
     analyze = keyword.analyzer
     terms = list(dict.fromkeys(analyze(query)))
@@ -29,7 +27,7 @@ def coverage(query: str, hits: Sequence[Hit], keyword: KeywordIndex) -> float:
     if not terms or total <= 0:
         return 0.0
     found: set[str] = set()
-    for hit in hits[:TOP_PASSAGES]:
+    for hit in hits[:top]:
         found.update(analyze(" ".join(hit.chunk.section_path) + "\n" + hit.chunk.text))
     unknown = sum(w for t, w in weights.items() if keyword.document_frequency(t) == 0)
     covered = sum(w for t, w in weights.items() if t in found)
@@ -42,8 +40,8 @@ class RefusalPolicy:
     def __init__(self, settings: RefusalSettings) -> None:
         self.settings = settings
 
-    def decide(self, language: str, query: str, hits: Sequence[Hit], evidence: float, keyword: KeywordIndex) -> Decision:
-        uncovered = coverage(query, hits, keyword)
+    def decide(self, language: str, query: str, hits: Sequence[Hit], evidence: float, keyword: BM25Index) -> Decision:
+        uncovered = coverage(query, hits, keyword, self.settings.top_passages)
         if not hits or evidence < self.settings.min_evidence:
             return Decision(True, evidence, uncovered)
         if language == "en":

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from assistant.types import Hit, Retrieval, Timings
 from assistant.settings import RetrievalSettings
+from assistant.types import Hit, Retrieval, Timings
 from ingest.index import Index
+from ingest.types import Filters
 
 
 class Reranker(Protocol):
@@ -38,50 +37,6 @@ def build_reranker(model: str | None) -> Reranker | None:
     return CrossEncoderReranker(model) if model else None
 
 
-@dataclass(frozen=True)
-class Filters:
-    """Which documents may be retrieved; empty fields allow everything."""
-
-    doc_types: tuple[str, ...] = ()
-    tags: tuple[str, ...] = ()
-    visibility: tuple[str, ...] = ("public", "internal")
-    exclude_kinds: tuple[str, ...] = ("sources",)  # bibliography sections are not evidence
-
-    def where(self) -> dict[str, Any] | None:
-        """The filter as a Chroma `where` clause."""
-        clauses: list[dict[str, Any]] = []
-        if self.exclude_kinds:
-            clauses.append({"kind": {"$nin": list(self.exclude_kinds)}})
-        if self.doc_types:
-            clauses.append({"doc_type": {"$in": list(self.doc_types)}})
-        if set(self.visibility) != {"public", "internal"}:
-            clauses.append({"visibility": {"$in": list(self.visibility)}})
-        if self.tags:
-            tag_clauses: list[dict[str, Any]] = [{f"tag_{t}": True} for t in self.tags]
-            clauses.append(tag_clauses[0] if len(tag_clauses) == 1 else {"$or": tag_clauses})
-        if not clauses:
-            return None
-        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-    def allows(self) -> Callable[[dict[str, Any]], bool] | None:
-        """The same filter as a predicate over keyword-index metadata."""
-        if self.where() is None:
-            return None
-
-        def allow(meta: dict[str, Any]) -> bool:
-            if self.doc_types and meta.get("doc_type") not in self.doc_types:
-                return False
-            if meta.get("kind") in self.exclude_kinds:
-                return False
-            if meta.get("visibility") not in self.visibility:
-                return False
-            if self.tags and not any(f"|{t}|" in str(meta.get("tags", "")) for t in self.tags):
-                return False
-            return True
-
-        return allow
-
-
 class Retriever:
     """Finds the chunks for a question in one index."""
 
@@ -93,6 +48,7 @@ class Retriever:
         self.keyword_weight_en = settings.keyword_weight_en
         self.rrf_k = settings.rrf_k
         self.depth = settings.depth
+        self.rerank_depth = settings.rerank_depth
         self.reranker = build_reranker(settings.reranker_model)
 
     def retrieve(self, question: str, k: int = 10, filters: Filters | None = None, language: str = "de") -> Retrieval:
@@ -105,10 +61,9 @@ class Retriever:
         t1 = time.perf_counter()
         dense = [
             Hit(chunk, score, dense=score, dense_rank=rank)
-            for rank, (chunk, score) in enumerate(self._dense(vector, depth, filters), 1)
+            for rank, (chunk, score) in enumerate(self.index.store.query(vector, depth, filters), 1)
         ]
-        keyword_index = self.index.keyword()
-        keyword_hits = keyword_index.search(question, depth, filters.allows(), cache_key=filters)
+        keyword_hits = self.index.keyword().search(question, depth, filters)
         stored = {c.chunk_id: c for c in self.index.store.get([h.chunk_id for h in keyword_hits])}
         keyword = [
             Hit(stored[h.chunk_id], h.score, keyword=h.score, keyword_rank=rank)
@@ -117,24 +72,11 @@ class Retriever:
         ]
         fused = self.fuse(dense, keyword, self.keyword_weight_en if language == "en" else self.keyword_weight)
         if self.reranker is not None:
-            fused = self.reranker.rerank(question, fused[: max(k, 20)])
+            fused = self.reranker.rerank(question, fused[: max(k, self.rerank_depth)])
         fused = fused[:k]
         timings.retrieve = time.perf_counter() - t1
         timings.total = time.perf_counter() - t0
         return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings, vector=vector)
-
-    def _dense(self, vector: Any, depth: int, filters: Filters) -> list[tuple[Any, float]]:
-        """Nearest chunks passing the filters. Chroma's metadata pre-filter is slow on large
-        collections (177 ms vs 4 ms at 100k chunks), so a wider unfiltered query is filtered
-        here first; only a narrow filter that leaves too few falls back to Chroma's."""
-        allow = filters.allows()
-        if allow is None:
-            return self.index.store.query(vector, depth)
-        wide = self.index.store.query(vector, depth * 3)
-        kept = [(chunk, score) for chunk, score in wide if allow(chunk.metadata)]
-        if len(kept) >= depth or len(wide) < depth * 3:
-            return kept[:depth]
-        return self.index.store.query(vector, depth, filters.where())
 
     def fuse(self, dense: list[Hit], keyword: list[Hit], keyword_weight: float) -> list[Hit]:
         """Weighted reciprocal-rank fusion of the two ranked lists."""

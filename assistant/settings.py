@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
-from typing import Literal
-
+import yaml
 from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ingest.errors import configuration_error
 from ingest.settings import IndexSettings
+
+PRESETS = Path(__file__).parent / "presets"
 
 
 class RetrievalSettings(BaseModel):
@@ -25,6 +30,14 @@ class RetrievalSettings(BaseModel):
     reranker_model: str | None = Field(
         None, description="sentence-transformers CrossEncoder id/path; unset = no reranking."
     )
+    rerank_depth: int = Field(20, ge=1, le=200, description="Fused hits a reranker reorders.")
+
+
+class EvidenceSettings(BaseModel):
+    overlap_weight: float = Field(
+        0.15, ge=0, description="A passage unit's score: similarity to the question + this × its key-term overlap."
+    )
+    unit_cache: int = Field(20000, ge=100, description="Embeddings of passage units kept in memory (LRU).")
 
 
 class RefusalSettings(BaseModel):
@@ -39,6 +52,7 @@ class RefusalSettings(BaseModel):
         description="German questions: refuse when the IDF share of question terms unknown to the "
         "corpus minus the share found in the top passages reaches this (calibrated).",
     )
+    top_passages: int = Field(3, ge=1, le=20, description="Passages whose terms count as covering the question.")
     sources_shown: int = Field(3, ge=0, le=10, description="Closest sources shown with a refusal.")
 
 
@@ -59,6 +73,10 @@ class GeneratorSettings(BaseModel):
     )
     max_sentences: int = Field(5, ge=1, le=12, description="Most sentences in an extractive answer.")
     max_items: int = Field(10, ge=1, le=40, description="Checklist items in an extractive answer.")
+    max_words: int = Field(120, ge=20, le=600, description="Words an extractive answer stops after (lists excepted).")
+    rank_prior: float = Field(0.03, ge=0, description="Bonus prior/rank for units from better-ranked passages.")
+    margin: float = Field(0.08, ge=0, description="Units scoring within this of the best one are quoted too.")
+    top_passages: int = Field(3, ge=1, le=20, description="Extractive answers quote from this many passages.")
     openai: OpenAISettings = Field(default_factory=OpenAISettings, description="LLM endpoint.")
 
 
@@ -76,12 +94,24 @@ class CitationSettings(BaseModel):
     unsupported: Literal["remove", "flag"] = Field(
         "remove", description="What happens to a sentence no cited passage supports."
     )
+    quote_chars: int = Field(400, ge=40, le=4000, description="Longest quote shown with a citation.")
 
 
 class AnswerSettings(BaseModel):
     max_question_chars: int = Field(1000, ge=10, description="Longest accepted question.")
     public_url: str = Field(
         "http://127.0.0.1:8000", description="Base URL of the web service, for source links."
+    )
+    english_confidence: float = Field(
+        0.6, ge=0.5, le=1, description="lingua's confidence above which an unclear question counts as English."
+    )
+
+
+class ConversationSettings(BaseModel):
+    turns: int = Field(6, ge=0, le=50, description="Earlier turns a follow-up (and the LLM prompt) sees.")
+    minutes: int = Field(120, ge=1, description="A conversation expires after this idle time.")
+    follow_up_max_words: int = Field(
+        8, ge=0, le=50, description="Questions up to this many words are read together with the previous one."
     )
 
 
@@ -98,8 +128,6 @@ class WebSettings(BaseModel):
     )
     admin_token: SecretStr | None = Field(None, description="Bearer token for admin endpoints (re-ingest).")
     rate_limit_per_minute: int = Field(30, ge=1, description="Questions per client and minute.")
-    conversation_turns: int = Field(6, ge=0, le=50, description="Earlier turns a follow-up sees.")
-    conversation_minutes: int = Field(120, ge=1, description="A conversation expires after this idle time.")
 
 
 class DatabaseSettings(BaseModel):
@@ -137,11 +165,16 @@ class SlackSettings(BaseModel):
 class Settings(IndexSettings, BaseSettings):
     """All of Lotse's settings; the defaults are the embedded, offline ones."""
 
+    preset: str = Field(
+        "default", description="Tuned values (assistant/presets/<name>.yaml or a path) under env and .env."
+    )
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings, description="Retrieval.")
+    evidence: EvidenceSettings = Field(default_factory=EvidenceSettings, description="Scoring passage units.")
     refusal: RefusalSettings = Field(default_factory=RefusalSettings, description="Refusals.")
     generator: GeneratorSettings = Field(default_factory=GeneratorSettings, description="Answers.")
     citations: CitationSettings = Field(default_factory=CitationSettings, description="Citation check.")
     answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Questions and links.")
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings, description="Follow-ups.")
     web: WebSettings = Field(default_factory=WebSettings, description="Web service and widget.")
     db: DatabaseSettings = Field(default_factory=DatabaseSettings, description="Question log and feedback.")
     slack: SlackSettings = Field(default_factory=SlackSettings, description="Slack bot.")
@@ -153,6 +186,53 @@ class Settings(IndexSettings, BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
     )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit values, then the environment, then `.env`, then the preset, then defaults."""
+        preset = PresetSource(settings_cls, init_settings, env_settings, dotenv_settings)
+        return init_settings, env_settings, dotenv_settings, preset, file_secret_settings
+
+
+def preset_path(name: str) -> Path:
+    """A preset by name (assistant/presets/<name>.yaml) or by path."""
+    path = Path(name) if name.endswith((".yaml", ".yml")) else PRESETS / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in PRESETS.glob("*.yaml")))
+        raise configuration_error(f"Preset „{name}“ nicht gefunden (vorhanden: {known}).", f"Preset '{name}' not found (known: {known}).")
+    return path
+
+
+def read_preset(name: str) -> dict[str, Any]:
+    """A preset file: `settings` (the tuned values) and `about` (who wrote it, from what)."""
+    data = yaml.safe_load(preset_path(name).read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not isinstance(data.get("settings", {}), dict):
+        raise configuration_error(f"Preset „{name}“: erwartet wird eine YAML-Datei mit `settings:`.")
+    return data
+
+
+class PresetSource(PydanticBaseSettingsSource):
+    """The tuned values of the named preset, below everything set explicitly."""
+
+    def __init__(self, settings_cls: type[BaseSettings], *sources: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._sources = sources
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        name = next((str(v) for v in (s().get("preset") for s in self._sources) if v), None)
+        name = name or os.environ.get("LOTSE_PRESET") or "default"
+        settings = read_preset(name).get("settings") or {}
+        return dict(settings)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.stores import StoredChunk
+from ingest.types import StoredChunk
 
 
 @dataclass

@@ -44,7 +44,7 @@ def main() -> None:
     pipeline_rate = first.chunks_embedded / first.seconds
     noop = run_ingest(open_index(settings), settings)
     cli_started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "assistant.cli", "ingest"], check=True, capture_output=True,
+    subprocess.run([sys.executable, "-m", "lotse.cli", "ingest"], check=True, capture_output=True,
                    env={**__import__("os").environ, "LOTSE_PATHS__CORPUS_DIR": str(corpus), "LOTSE_PATHS__DATA_DIR": str(work / "data")})
     cli_noop = time.perf_counter() - cli_started
     guide = corpus / "leitfaeden" / "leitfaden-datenschutz.md"

@@ -98,7 +98,7 @@ def serve_rss(settings, questions) -> float:  # type: ignore[no-untyped-def]
     port = 18765
     env = dict(os.environ, LOTSE_PATHS__DATA_DIR=str(settings.paths.data_dir), LOTSE_PATHS__CORPUS_DIR=str(settings.paths.corpus_dir),
                LOTSE_WEB__RATE_LIMIT_PER_MINUTE="100000", HF_HUB_OFFLINE="1")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "lotse.cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 180

@@ -14,7 +14,10 @@ from ingest.chunking import parse_sections
 from ingest.types import Document
 
 QUESTIONS_DIR = Path(__file__).parent / "questions"
-Kind = Literal["fact", "checklist", "template", "how-to", "multi-document", "follow-up", "unanswerable"]
+Kind = Literal[
+    "fact", "checklist", "template", "how-to", "multi-document", "multi-part", "vague", "follow-up", "unanswerable"
+]
+Split = Literal["dev", "test"]
 
 
 class Expected(BaseModel):
@@ -31,6 +34,7 @@ class Question(BaseModel):
     expected: list[Expected] = Field(default_factory=list)
     key_facts: list[str] = Field(default_factory=list)
     follows: str | None = None
+    split: Split | None = Field(None, description="dev: tune on it; test: report only (fixed in the YAML).")
 
     @property
     def answerable(self) -> bool:
@@ -53,6 +57,19 @@ def fact_matches(fact: str, text: str) -> bool:
     if fact.startswith("re:"):
         return re.search(fact[3:], text, re.I) is not None
     return " ".join(fact.split()).lower() in text.lower()
+
+
+def content_stems(text: str) -> set[str]:
+    """Stems of a text's content words (no stop words, no numbers, 3+ letters), German Snowball."""
+    from ingest.keyword import Analyzer
+
+    analyzer = Analyzer("german")
+    return {analyzer.stem(w) for w in analyzer.words(text) if len(w) >= 3 and w.isalpha()}
+
+
+def shared_terms(question: str, passage: str) -> set[str]:
+    """Content-word stems a question shares with a passage (empty for a true paraphrase)."""
+    return content_stems(question) & content_stems(passage)
 
 
 def section_texts(doc: Document) -> dict[str, str]:

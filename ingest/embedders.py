@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.errors import ErrorCode, LotseError
+from ingest.errors import IngestCode, LotseError
 from ingest.settings import EmbedderSettings, PathSettings
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class SentenceTransformerEmbedder:
             self._model = SentenceTransformer(model, device="cpu")
         except Exception as exc:
             raise LotseError(
-                ErrorCode.CONFIGURATION,
+                IngestCode.CONFIGURATION,
                 f"Embedding-Modell '{model}' lässt sich nicht laden ({type(exc).__name__}: {exc}). "
                 "Ohne Internet nur lokale Modellordner angeben.",
             ) from exc

@@ -1,24 +1,17 @@
-"""One open index: the embedder, the Chroma collection and the keyword index made with them."""
+"""One open index: the embedder, the vector store and the keyword index made with them."""
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ingest.embedders import Embedder, build_embedder
-from ingest.keyword import Analyzer, KeywordIndex
+from ingest.keyword import Analyzer, BM25Index, keyword_identity
 from ingest.settings import IndexSettings, KeywordSettings
 from ingest.stores import ChromaStore, index_name, open_client
-
-
-def keyword_text(section_path: tuple[str, ...] | list[str], text: str) -> str:
-    """What BM25 indexes for a chunk: its section path and its text (as the embedder sees it)."""
-    return " › ".join(section_path) + "\n" + text
-
-
-FILTER_FIELDS = ("doc_id", "doc_type", "visibility", "tags", "title", "kind")
+from ingest.types import VectorStore
 
 
 @dataclass
@@ -27,54 +20,47 @@ class Index:
 
     name: str
     embedder: Embedder
-    store: ChromaStore
+    store: VectorStore
     keyword_dir: Path
     keyword_settings: KeywordSettings
-    _keyword: KeywordIndex | None = field(default=None, repr=False)
-    _checked: float = field(default=0.0, repr=False)
     recheck_seconds: float = 5.0
+    _keyword: BM25Index | None = field(default=None, repr=False)
+    _checked: float = field(default=0.0, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def keyword(self) -> KeywordIndex:
-        """The keyword index, loaded from disk, or rebuilt from Chroma when missing or stale.
+    def keyword(self) -> BM25Index:
+        """The keyword index, loaded from disk, or rebuilt from the store when missing or stale.
 
-        Whether Chroma changed (another process re-ingested) is checked at most every
-        `recheck_seconds`, so a query does not pay for a Chroma round trip.
+        Whether the store changed (another process re-ingested) is checked at most every
+        `recheck_seconds`, so a query does not pay for a store round trip.
         """
         now = time.monotonic()
         if self._keyword is not None and now - self._checked < self.recheck_seconds:
             return self._keyword
-        self._checked = now
-        if self._keyword is None or len(self._keyword) != self.store.count():
-            loaded = KeywordIndex.load(self.keyword_dir, self.analyzer_identity)
-            if loaded is None or len(loaded) != self.store.count():
-                loaded = self.rebuild_keyword()
-            self._keyword = loaded
-        return self._keyword
+        with self._lock:
+            self._checked = now
+            size = self.store.count()
+            if self._keyword is None or len(self._keyword) != size:
+                loaded = BM25Index.load(self.keyword_dir, self.keyword_settings)
+                self._keyword = loaded if loaded is not None and len(loaded) == size else self._build_keyword()
+            return self._keyword
 
     def keyword_stale(self) -> bool:
-        """True when the saved keyword index is missing or does not match Chroma's chunk count."""
-        return KeywordIndex.saved_size(self.keyword_dir, self.analyzer_identity) != self.store.count()
+        """True when the saved keyword index is missing or does not match the store's chunk count."""
+        saved = BM25Index.saved_size(self.keyword_dir, keyword_identity(self.keyword_settings))
+        return saved != self.store.count()
 
-    @property
-    def analyzer_identity(self) -> str:
-        return Analyzer(self.keyword_settings.language, frozenset() if self.keyword_settings.decompound else None).identity
+    def rebuild_keyword(self) -> BM25Index:
+        """Build BM25 from every chunk in the store and save it (atomically)."""
+        with self._lock:
+            self._keyword = self._build_keyword()
+            self._checked = time.monotonic()
+            return self._keyword
 
-    def rebuild_keyword(self) -> KeywordIndex:
-        """Build BM25 from every chunk in Chroma and save it (atomically)."""
-        import json
-
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
-        for stored in self.store.iter_all(with_text=True):
-            ids.append(stored.chunk_id)
-            texts.append(keyword_text(json.loads(stored.metadata["section"]), stored.text))
-            metas.append({k: stored.metadata.get(k, "") for k in FILTER_FIELDS})
-        analyzer = Analyzer(self.keyword_settings.language)
-        keyword = KeywordIndex.build(analyzer, ids, texts, metas, decompound=self.keyword_settings.decompound)
-        keyword.save(self.keyword_dir)
-        self._keyword = keyword
-        self._checked = time.monotonic()
+    def _build_keyword(self) -> BM25Index:
+        chunks = list(self.store.iter_all(with_text=True))
+        keyword = BM25Index.build(Analyzer(self.keyword_settings.language), chunks, self.keyword_settings)
+        keyword.save(self.keyword_dir, keyword_identity(self.keyword_settings))
         return keyword
 
 
@@ -86,7 +72,8 @@ def open_index(settings: IndexSettings, embedder: Embedder | None = None) -> Ind
     return Index(
         name=name,
         embedder=embedder,
-        store=ChromaStore(client, name),
+        store=ChromaStore(client, name, settings.chroma.widening),
         keyword_dir=settings.paths.data_dir / "keyword" / name,
         keyword_settings=settings.keyword,
+        recheck_seconds=settings.chroma.recheck_seconds,
     )

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 import os
 import re
 import shutil
+import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+from ingest.settings import KeywordSettings
+from ingest.types import ChunkFacets, Filters, KeywordHit, StoredChunk
 
 _WORD_RE = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
 
@@ -81,9 +88,8 @@ class Analyzer:
         self._stop = _stopwords(language) | _stopwords("english")
         self._parts: dict[str, list[str]] = {}
 
-    @property
-    def identity(self) -> str:
-        return f"snowball-{self.language}" + ("+decompound" if self.lexicon is not None else "")
+    def stem(self, word: str) -> str:
+        return str(self._stem(word))
 
     def words(self, text: str) -> list[str]:
         out: list[str] = []
@@ -118,39 +124,42 @@ class Analyzer:
         )
 
 
-@dataclass(frozen=True)
-class KeywordHit:
-    chunk_id: str
-    score: float
-    metadata: dict[str, Any]
+class BM25Index:
+    """BM25 (bm25s) over chunk texts; `search` honours the same `Filters` as the vector store.
 
+    A filter's mask over all chunks is cached (one Python pass over 100k chunks costs ~65 ms);
+    the cache is an LRU of `mask_cache` entries, since clients choose the filters.
+    """
 
-class KeywordIndex:
-    """BM25 over chunk texts; `search` can filter by each chunk's metadata."""
-
-    def __init__(self, analyzer: Analyzer, retriever: Any, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
+    def __init__(self, analyzer: Analyzer, retriever: Any, ids: list[str], facets: list[ChunkFacets], mask_cache: int = 64) -> None:
         self.analyzer = analyzer
         self._retriever = retriever
         self.ids = ids
-        self.metadatas = metadatas
-        self._masks: dict[Hashable, np.ndarray] = {}
+        self.facets = facets
+        self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
+        self._mask_cache = mask_cache
+        self._lock = threading.Lock()
 
     @classmethod
-    def build(cls, analyzer: Analyzer, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[dict[str, Any]], decompound: bool = True) -> "KeywordIndex":
-        """Index the texts; with `decompound` the analyzer learns the corpus' vocabulary first."""
+    def build(cls, analyzer: Analyzer, chunks: Sequence[StoredChunk], settings: KeywordSettings) -> BM25Index:
+        """Index the chunks; with `decompound` the analyzer learns the corpus' vocabulary first."""
         import bm25s
 
-        if decompound:
+        texts = [c.keyword_text() for c in chunks]
+        if settings.decompound:
             analyzer = Analyzer(analyzer.language, analyzer.vocabulary(texts))
-
-        retriever = bm25s.BM25(k1=1.2, b=0.75)
+        retriever = bm25s.BM25(k1=settings.bm25_k1, b=settings.bm25_b)
         tokens = [analyzer(t) or ["\u2205"] for t in texts]
         if tokens:
             retriever.index(tokens, show_progress=False)
-        return cls(analyzer, retriever, list(ids), list(metadatas))
+        facets = [ChunkFacets.of(c) for c in chunks]
+        return cls(analyzer, retriever, [c.chunk_id for c in chunks], facets, settings.mask_cache)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def analyze(self, text: str) -> list[str]:
+        return self.analyzer(text)
 
     def document_frequency(self, term: str) -> int:
         """In how many chunks an analysed term occurs (0 when unknown)."""
@@ -164,36 +173,40 @@ class KeywordIndex:
 
     def idf(self, term: str) -> float:
         """Inverse document frequency, highest for terms the corpus does not know."""
-        import math
-
         return math.log((len(self.ids) + 1) / (self.document_frequency(term) + 0.5))
 
-    def search(
-        self, query: str, k: int, allow: Callable[[dict[str, Any]], bool] | None = None, cache_key: Hashable | None = None
-    ) -> list[KeywordHit]:
-        """The k best chunks for a query among those `allow` accepts; the filter's mask is
-        cached under `cache_key` (one Python pass over 100k chunks costs ~65 ms)."""
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[KeywordHit]:
+        """The k best chunks for a query among those the filters allow."""
         terms = self.analyzer(query)
         if not self.ids or not terms:
             return []
         scores = np.asarray(self._retriever.get_scores(terms), dtype=np.float32)
-        if allow is not None:
-            mask = self._masks.get(cache_key) if cache_key is not None else None
-            if mask is None:
-                mask = np.fromiter((allow(m) for m in self.metadatas), dtype=bool, count=len(self.ids))
-                if cache_key is not None:
-                    self._masks[cache_key] = mask
-            scores = np.where(mask, scores, 0.0)
+        if filters is not None and filters.narrows:
+            scores = np.where(self.mask(filters), scores, 0.0)
         k = min(k, int(np.count_nonzero(scores > 0)))
         if k <= 0:
             return []
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [KeywordHit(self.ids[i], float(scores[i]), self.metadatas[i]) for i in top]
+        return [KeywordHit(self.ids[i], float(scores[i])) for i in top]
+
+    def mask(self, filters: Filters) -> npt.NDArray[np.bool_]:
+        """Which chunks the filters allow (cached, least recently used out first)."""
+        with self._lock:
+            mask = self._masks.get(filters)
+            if mask is not None:
+                self._masks.move_to_end(filters)
+                return mask
+        mask = np.fromiter((filters.allows(f) for f in self.facets), dtype=bool, count=len(self.ids))
+        with self._lock:
+            self._masks[filters] = mask
+            while len(self._masks) > self._mask_cache:
+                self._masks.popitem(last=False)
+        return mask
 
     # --- persistence: <dir>/<stamp>/..., <dir>/CURRENT names the live stamp ----------------
 
-    def save(self, directory: Path) -> None:
+    def save(self, directory: Path, identity: str) -> None:
         """Write a new version beside the old one and switch CURRENT atomically."""
         directory.mkdir(parents=True, exist_ok=True)
         stamp = f"v{time.time_ns()}"
@@ -201,18 +214,11 @@ class KeywordIndex:
         target.mkdir()
         if self.ids:
             self._retriever.save(str(target / "bm25"), show_progress=False)
-        (target / "chunks.json").write_text(
-            json.dumps({
-                "analyzer": self.analyzer.identity,
-                "lexicon": sorted(self.analyzer.lexicon) if self.analyzer.lexicon is not None else None,
-                "ids": self.ids,
-                "metadatas": self.metadatas,
-            }),
-            encoding="utf-8",
-        )
-        (target / "meta.json").write_text(
-            json.dumps({"analyzer": self.analyzer.identity, "size": len(self.ids)}), encoding="utf-8"
-        )
+        lexicon = sorted(self.analyzer.lexicon) if self.analyzer.lexicon is not None else None
+        facets = [dataclasses.asdict(f) for f in self.facets]
+        chunks = {"identity": identity, "lexicon": lexicon, "ids": self.ids, "facets": facets}
+        (target / "chunks.json").write_text(json.dumps(chunks), encoding="utf-8")
+        (target / "meta.json").write_text(json.dumps({"identity": identity, "size": len(self.ids)}), encoding="utf-8")
         tmp = directory / "CURRENT.tmp"
         tmp.write_text(stamp, encoding="utf-8")
         os.replace(tmp, directory / "CURRENT")
@@ -221,31 +227,39 @@ class KeywordIndex:
                 shutil.rmtree(old, ignore_errors=True)
 
     @staticmethod
-    def saved_size(directory: Path, analyzer_identity: str) -> int | None:
-        """How many chunks the saved index holds (None: none saved, or another analyzer's)."""
-        try:
-            stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
-            meta = json.loads((directory / stamp / "meta.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return int(meta["size"]) if meta.get("analyzer") == analyzer_identity else None
+    def saved_size(directory: Path, identity: str) -> int | None:
+        """How many chunks the saved index holds (None: none saved, or made another way)."""
+        meta = _read_current(directory, "meta.json")
+        return int(meta["size"]) if meta is not None and meta.get("identity") == identity else None
 
     @classmethod
-    def load(cls, directory: Path, analyzer_identity: str) -> "KeywordIndex | None":
-        """The saved index, or None when there is none (or it was made by another analyzer)."""
+    def load(cls, directory: Path, settings: KeywordSettings) -> BM25Index | None:
+        """The saved index, or None when there is none (or it was made with other settings)."""
         import bm25s
 
-        try:
-            stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
-            data = json.loads((directory / stamp / "chunks.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        data = _read_current(directory, "chunks.json")
+        if data is None or data.get("identity") != keyword_identity(settings):
             return None
-        if data.get("analyzer") != analyzer_identity:
-            return None
-        language = analyzer_identity.split("-", 1)[1].split("+")[0]
         lexicon = data.get("lexicon")
-        analyzer = Analyzer(language, frozenset(lexicon) if lexicon is not None else None)
+        analyzer = Analyzer(settings.language, frozenset(lexicon) if lexicon is not None else None)
         retriever = None
         if data["ids"]:
+            stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
             retriever = bm25s.BM25.load(str(directory / stamp / "bm25"), show_progress=False)
-        return cls(analyzer, retriever, data["ids"], data["metadatas"])
+        facets = [ChunkFacets(**{**f, "tags": tuple(f["tags"])}) for f in data["facets"]]
+        return cls(analyzer, retriever, data["ids"], facets, settings.mask_cache)
+
+
+def keyword_identity(settings: KeywordSettings) -> str:
+    """Everything that decides how the saved keyword index was built."""
+    parts = f"snowball-{settings.language}{'+decompound' if settings.decompound else ''}"
+    return f"{parts}|k1={settings.bm25_k1:g}|b={settings.bm25_b:g}|v2"
+
+
+def _read_current(directory: Path, name: str) -> dict[str, Any] | None:
+    try:
+        stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
+        data = json.loads((directory / stamp / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

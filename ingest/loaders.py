@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ingest.errors import ErrorCode, LotseError
+from ingest.errors import IngestCode, LotseError
 from ingest.settings import IngestSettings
 from ingest.types import DOC_TYPES, VISIBILITIES, Document
 
@@ -44,7 +44,7 @@ def doc_id_for(path: Path) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", path.stem.lower()).strip("-") or "dokument"
 
 
-def _fail(code: ErrorCode, reason: str) -> LotseError:
+def _fail(code: IngestCode, reason: str) -> LotseError:
     return LotseError(code, reason)
 
 
@@ -53,7 +53,7 @@ def _fail(code: ErrorCode, reason: str) -> LotseError:
 
 def _decode_text(data: bytes) -> str:
     if b"\x00" in data[:8192]:
-        raise _fail(ErrorCode.UNREADABLE_FILE, "enthält Binärdaten, kein Text")
+        raise _fail(IngestCode.UNREADABLE_FILE, "enthält Binärdaten, kein Text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -62,7 +62,7 @@ def _decode_text(data: bytes) -> str:
 
     best = from_bytes(data).best()
     if best is None or best.encoding is None or best.chaos > 0.2:
-        raise _fail(ErrorCode.UNREADABLE_FILE, "Zeichenkodierung nicht erkennbar (kein UTF-8)")
+        raise _fail(IngestCode.UNREADABLE_FILE, "Zeichenkodierung nicht erkennbar (kein UTF-8)")
     return str(best)
 
 
@@ -75,9 +75,9 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise _fail(ErrorCode.UNREADABLE_FILE, f"Front Matter ist kein gültiges YAML ({exc})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"Front Matter ist kein gültiges YAML ({exc})")
     if not isinstance(meta, dict):
-        raise _fail(ErrorCode.UNREADABLE_FILE, "Front Matter ist keine Schlüssel-Wert-Liste")
+        raise _fail(IngestCode.UNREADABLE_FILE, "Front Matter ist keine Schlüssel-Wert-Liste")
     return meta, text[match.end():]
 
 
@@ -95,7 +95,7 @@ def _load_html(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], s
     try:
         soup = BeautifulSoup(data, "lxml")
     except RecursionError:
-        raise _fail(ErrorCode.UNREADABLE_FILE, "HTML ist zu tief verschachtelt")
+        raise _fail(IngestCode.UNREADABLE_FILE, "HTML ist zu tief verschachtelt")
     for tag in soup(["script", "style", "nav", "footer", "header", "noscript", "template"]):
         tag.decompose()
     meta: dict[str, Any] = {}
@@ -133,12 +133,12 @@ def _load_pdf(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], st
     try:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # pymupdf raises several types for broken files
-        raise _fail(ErrorCode.UNREADABLE_FILE, f"PDF ist beschädigt ({type(exc).__name__})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist beschädigt ({type(exc).__name__})")
     with doc:
         if doc.needs_pass or doc.is_encrypted:
-            raise _fail(ErrorCode.UNREADABLE_FILE, "PDF ist passwortgeschützt")
+            raise _fail(IngestCode.UNREADABLE_FILE, "PDF ist passwortgeschützt")
         if doc.page_count == 0:
-            raise _fail(ErrorCode.UNREADABLE_FILE, "PDF ist beschädigt (keine lesbaren Seiten)")
+            raise _fail(IngestCode.UNREADABLE_FILE, "PDF ist beschädigt (keine lesbaren Seiten)")
         meta: dict[str, Any] = {}
         info = doc.metadata or {}
         meta.update({k: info[k] for k in ("title",) if info.get(k)})
@@ -167,7 +167,7 @@ def _load_pdf(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], st
                     else:
                         parts.append(text)
         except Exception as exc:
-            raise _fail(ErrorCode.UNREADABLE_FILE, f"PDF ist nicht lesbar ({type(exc).__name__})")
+            raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist nicht lesbar ({type(exc).__name__})")
     return meta, "\n\n".join(parts)
 
 
@@ -179,17 +179,17 @@ def _load_docx(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], s
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise _fail(ErrorCode.UNREADABLE_FILE, "DOCX ist keine gültige Office-Datei (kein ZIP)")
+        raise _fail(IngestCode.UNREADABLE_FILE, "DOCX ist keine gültige Office-Datei (kein ZIP)")
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > settings.max_unpacked_mb * 1024 * 1024:
         raise _fail(
-            ErrorCode.FILE_TOO_LARGE,
+            IngestCode.FILE_TOO_LARGE,
             f"DOCX entpackt zu groß ({unpacked / 1e6:.0f} MB; mögliche ZIP-Bombe)",
         )
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
-        raise _fail(ErrorCode.UNREADABLE_FILE, f"DOCX ist beschädigt ({type(exc).__name__})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"DOCX ist beschädigt ({type(exc).__name__})")
     meta: dict[str, Any] = {}
     if document.core_properties.title:
         meta["title"] = document.core_properties.title
@@ -271,16 +271,16 @@ def load_bytes(path: Path, data: bytes, settings: IngestSettings) -> Document:
     """Parse one file's bytes into a Document; raises LotseError naming the reason."""
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
-        raise _fail(ErrorCode.UNSUPPORTED_FILE, f"Dateityp {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
+        raise _fail(IngestCode.UNSUPPORTED_FILE, f"Dateityp {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
     if not data.strip():
-        raise _fail(ErrorCode.EMPTY_FILE, "Datei ist leer")
+        raise _fail(IngestCode.EMPTY_FILE, "Datei ist leer")
     meta, body = loader(data, settings)
     body = body.strip()
     if not re.sub(r"<!-- page: \d+ -->|\s", "", body):
-        raise _fail(ErrorCode.EMPTY_FILE, "enthält keinen lesbaren Text")
+        raise _fail(IngestCode.EMPTY_FILE, "enthält keinen lesbaren Text")
     visibility = str(meta.get("visibility", "public")).lower()
     if visibility not in VISIBILITIES:
-        raise _fail(ErrorCode.UNREADABLE_FILE, f"visibility '{visibility}' ist weder public noch internal")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"visibility '{visibility}' ist weder public noch internal")
     title = _as_str(meta.get("title")) or _title_from_text(body) or path.stem.replace("-", " ").title()
     return Document(
         doc_id=_as_str(meta.get("id")) or doc_id_for(path),
@@ -299,17 +299,17 @@ def load_bytes(path: Path, data: bytes, settings: IngestSettings) -> Document:
 def read_file(path: Path, settings: IngestSettings) -> bytes:
     """Read a file's bytes after checking its type and size; raises LotseError."""
     if not supported(path):
-        raise _fail(ErrorCode.UNSUPPORTED_FILE, f"Dateityp {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
+        raise _fail(IngestCode.UNSUPPORTED_FILE, f"Dateityp {path.suffix or '(ohne Endung)'} wird nicht unterstützt")
     size = path.stat().st_size
     if size > settings.max_file_mb * 1024 * 1024:
         raise _fail(
-            ErrorCode.FILE_TOO_LARGE,
+            IngestCode.FILE_TOO_LARGE,
             f"Datei zu groß ({size / 1024 / 1024:.0f} MB, erlaubt {settings.max_file_mb:g} MB)",
         )
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise _fail(ErrorCode.UNREADABLE_FILE, f"nicht lesbar ({exc.strerror})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"nicht lesbar ({exc.strerror})")
 
 
 def load_file(path: Path, settings: IngestSettings | None = None) -> Document:

@@ -19,12 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import chunk_document
-from ingest.errors import ErrorCode, LotseError
+from ingest.errors import IngestCode, LotseError
 from ingest.index import Index
 from ingest.loaders import content_hash, load_bytes, read_file
 from ingest.settings import IndexSettings
-from ingest.stores import chunk_metadata
-from ingest.types import Document, IngestReport
+from ingest.types import Chunk, Document, IngestReport, StoredChunk
 
 Progress = Callable[[int, int], None]
 SKIPPED_NAMES = ("README.md", "README", "README.txt")
@@ -47,7 +46,7 @@ def scan(roots: Iterable[Path]) -> list[Path]:
             found.add(root)
             continue
         if not root.is_dir():
-            raise LotseError(ErrorCode.CONFIGURATION, f"Pfad nicht gefunden: {root}")
+            raise LotseError(IngestCode.CONFIGURATION, f"Pfad nicht gefunden: {root}")
         for dirpath, dirnames, filenames in os.walk(root):
             dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
             for name in filenames:
@@ -73,11 +72,11 @@ class _Group:
 def _read_state(index: Index) -> dict[str, _Group]:
     groups: dict[str, _Group] = defaultdict(_Group)
     for stored in index.store.iter_all():
-        group = groups[str(stored.metadata.get("content_hash", ""))]
+        group = groups[stored.content_hash]
         group.ids.append(stored.chunk_id)
-        group.n_chunks = int(stored.metadata.get("n_chunks", 0))
-        group.sources = tuple(str(stored.metadata.get("sources", "")).split("\n"))
-        group.doc_id = str(stored.metadata.get("doc_id", ""))
+        group.n_chunks = stored.n_chunks
+        group.sources = stored.sources
+        group.doc_id = stored.doc_id
     return dict(groups)
 
 
@@ -161,9 +160,7 @@ def run_ingest(
     for digest, sources in present.items():
         group = state.get(digest)
         if group and digest not in pending and tuple(sorted(sources)) != tuple(sorted(group.sources)):
-            stored = index.store.get(group.ids)
-            metas = [dict(s.metadata, sources="\n".join(sorted(sources))) for s in stored]
-            index.store.update_metadata([s.chunk_id for s in stored], metas)
+            index.store.update_sources(index.store.get(group.ids), sorted(sources))
             relabelled += 1
 
     if pending or removed or relabelled or index.keyword_stale():
@@ -171,6 +168,16 @@ def run_ingest(
     report.chunks_total = index.store.count()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def stored_chunk(chunk: Chunk, doc: Document, sources: tuple[str, ...], n_chunks: int) -> StoredChunk:
+    """The record the store keeps for a chunk: its text and its document's fields."""
+    return StoredChunk(
+        chunk_id=chunk.chunk_id, text=chunk.text, doc_id=doc.doc_id, title=doc.title, doc_type=doc.doc_type,
+        visibility=doc.visibility, section_path=chunk.section_path, anchor=chunk.anchor, page=chunk.page,
+        position=chunk.position, kind=chunk.kind, tags=doc.tags, date=doc.date or "",
+        source_url=doc.source_url or "", sources=sources, content_hash=doc.content_hash, n_chunks=n_chunks,
+    )
 
 
 def _assign_doc_ids(pending: dict[str, Document], state: dict[str, _Group], present: dict[str, list[str]]) -> None:
@@ -211,13 +218,8 @@ def _embed(index: Index, settings: IndexSettings, pending: dict[str, Document], 
             done += len(texts[start : start + batch])
             if progress:
                 progress(done, total)
-        sources = sorted(present[digest])
-        index.store.upsert(
-            [c.chunk_id for c in chunks],
-            np.vstack(vectors),
-            [c.text for c in chunks],
-            [chunk_metadata(c, doc, sources, len(chunks)) for c in chunks],
-        )
+        sources = tuple(sorted(present[digest]))
+        index.store.upsert([stored_chunk(c, doc, sources, len(chunks)) for c in chunks], np.vstack(vectors))
         report.chunks_embedded += len(chunks)
         written.update(c.chunk_id for c in chunks)
     return written

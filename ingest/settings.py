@@ -63,12 +63,23 @@ class ChromaSettings(BaseModel):
     collection_prefix: str = Field(
         "lotse", description="Collection names are <prefix>-<hash of embedder+chunking>."
     )
+    widening: int = Field(
+        3, ge=1, le=20, description="A filtered query first asks for this many times more unfiltered hits."
+    )
+    recheck_seconds: float = Field(
+        5.0, ge=0, description="How often a worker checks whether another process re-ingested."
+    )
 
 
 class KeywordSettings(BaseModel):
     language: str = Field("german", description="Snowball stemmer and stop word language.")
     decompound: bool = Field(
         True, description="Split compounds into parts found in the corpus vocabulary."
+    )
+    bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation k1.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation b.")
+    mask_cache: int = Field(
+        64, ge=1, le=4096, description="Filter masks kept per keyword index (LRU; clients choose filters)."
     )
 
 

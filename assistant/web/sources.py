@@ -5,15 +5,23 @@ from __future__ import annotations
 import html
 import re
 
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, HTMLResponse
 from markdown_it import MarkdownIt
+from starlette.concurrency import run_in_threadpool
 
-from ingest.stores import StoredChunk
+from assistant.errors import LotseError, ServiceCode, index_unavailable
+from assistant.service import Service
+from assistant.web.deps import CallerDep, ServiceDep
+from ingest.types import StoredChunk
 
-_MD = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable(["table", "linkify"])
 _CHECKBOX = re.compile(r"^(\s*[-*+]\s+)\[[ xX]\]\s+", re.M)
 
 PAGE = """<!doctype html>
-<html lang="de"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="de"><head><meta charset="utf-8"><link rel="icon" href="/favicon.ico"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} – Lotse</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:0 auto;padding:1.5rem;line-height:1.6;color:#1c2430}}
@@ -38,13 +46,13 @@ def _without_overlap(previous: str, text: str) -> str:
 
 
 def render_document(doc_id: str, chunks: list[StoredChunk], download: bool) -> str:
-    meta = chunks[0].metadata
-    title = str(meta.get("title", doc_id))
+    """The whole document as one HTML page, one `<section id=anchor>` per section."""
+    first = chunks[0]
     parts: list[str] = []
     current_anchor = None
     previous = ""
     for chunk in chunks:
-        anchor = str(chunk.metadata.get("anchor", ""))
+        anchor = chunk.anchor
         path = chunk.section_path
         text = chunk.text if anchor != current_anchor else _without_overlap(previous, chunk.text)
         if anchor != current_anchor:
@@ -60,12 +68,52 @@ def render_document(doc_id: str, chunks: list[StoredChunk], download: bool) -> s
         previous = chunk.text
     if current_anchor is not None:
         parts.append("</section>")
-    details = [LABELS.get(str(meta.get("doc_type", "")), "Dokument")]
-    if meta.get("date"):
-        details.append(f"Stand {html.escape(str(meta['date']))}")
+    details = [LABELS.get(first.doc_type, "Dokument")]
+    if first.date:
+        details.append(f"Stand {html.escape(first.date)}")
     if download:
         details.append(f'<a href="/sources/{html.escape(doc_id)}/original">Originaldatei herunterladen</a>')
-    if meta.get("source_url"):
-        url = html.escape(str(meta["source_url"]))
-        details.append(f'<a href="{url}" rel="noopener">Veröffentlichung</a>')
-    return PAGE.format(title=html.escape(title), meta=" · ".join(details), body="\n".join(parts))
+    if first.source_url.startswith(("https://", "http://")):
+        details.append(f'<a href="{html.escape(first.source_url)}" rel="noopener">Veröffentlichung</a>')
+    return PAGE.format(title=html.escape(first.title or doc_id), meta=" · ".join(details), body="\n".join(parts))
+
+
+router = APIRouter(tags=["sources"])
+
+
+def _visible_chunks(service: Service, doc_id: str, visibility: tuple[str, ...]) -> list[StoredChunk]:
+    try:
+        chunks = service.engine.index.store.document(doc_id)
+    except LotseError:
+        raise
+    except Exception as exc:
+        raise index_unavailable() from exc
+    visible = [c for c in chunks if c.visibility in visibility]
+    if not visible:
+        raise LotseError(ServiceCode.NOT_FOUND, f"Dokument „{doc_id}“ nicht gefunden.", f"Document '{doc_id}' not found.")
+    return visible
+
+
+def _original(service: Service, chunks: list[StoredChunk]) -> Path | None:
+    """The document's file, when it lies inside the corpus folder on this server."""
+    corpus = service.settings.paths.corpus_dir.resolve()
+    for source in chunks[0].sources:
+        path = Path(source).resolve()
+        if path.is_file() and path.is_relative_to(corpus):
+            return path
+    return None
+
+
+@router.get("/sources/{doc_id}", response_class=HTMLResponse, summary="Dokument lesen (Anker je Abschnitt)")
+async def source(doc_id: str, service: ServiceDep, caller: CallerDep) -> HTMLResponse:
+    chunks = await run_in_threadpool(_visible_chunks, service, doc_id, caller.visibility)
+    return HTMLResponse(render_document(doc_id, chunks, _original(service, chunks) is not None))
+
+
+@router.get("/sources/{doc_id}/original", summary="Originaldatei herunterladen")
+async def original(doc_id: str, service: ServiceDep, caller: CallerDep) -> FileResponse:
+    chunks = await run_in_threadpool(_visible_chunks, service, doc_id, caller.visibility)
+    path = _original(service, chunks)
+    if path is None:
+        raise LotseError(ServiceCode.NOT_FOUND, "Die Originaldatei liegt auf diesem Server nicht vor.", "The original file is not on this server.")
+    return FileResponse(path, filename=path.name)

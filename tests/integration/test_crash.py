@@ -14,7 +14,7 @@ from pathlib import Path
 from assistant.settings import Settings
 from ingest.index import open_index
 
-LOTSE = [sys.executable, "-m", "assistant.cli"]
+LOTSE = [sys.executable, "-m", "lotse.cli"]
 
 
 def _section(i: int, j: int) -> str:
@@ -51,8 +51,8 @@ def test_killed_ingest_leaves_a_queryable_index(corpus: Path, tmp_path: Path) ->
     per_hash: Counter[str] = Counter()
     expected: dict[str, int] = {}
     for stored in index.store.iter_all():
-        per_hash[stored.metadata["content_hash"]] += 1
-        expected[stored.metadata["content_hash"]] = int(stored.metadata["n_chunks"])
+        per_hash[stored.content_hash] += 1
+        expected[stored.content_hash] = stored.n_chunks
     assert per_hash == Counter(expected), "every document complete, none duplicated"
     assert len({s.doc_id for s in index.store.iter_all()}) == 25
     assert len(index.keyword()) == len(ids)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
-from assistant.retrieval import Filters, Retriever
+from lotse.cli import app
+from assistant.retrieval import Retriever
+from ingest.types import Filters
 from assistant.settings import Settings
 from fakes import CountingEmbedder
 from ingest.embedders import build_embedder
@@ -29,7 +30,7 @@ def consistent(index: Index) -> Counter[str]:
     per_hash: dict[str, list[int]] = {}
     docs: Counter[str] = Counter()
     for stored in index.store.iter_all():
-        per_hash.setdefault(stored.metadata["content_hash"], []).append(int(stored.metadata["n_chunks"]))
+        per_hash.setdefault(stored.content_hash, []).append(stored.n_chunks)
         docs[stored.doc_id] += 1
     for counts in per_hash.values():
         assert len(counts) == counts[0], "a document's chunks are incomplete or duplicated"
@@ -77,11 +78,11 @@ def test_duplicate_content_is_stored_once_with_both_sources(settings: Settings, 
     shutil.copy(corpus / "checklisten" / "checkliste-start.md", copy)
     report = run_ingest(index, settings)
     assert counting.passages_embedded == before and report.new == [report.new[0]] and report.new[0].endswith("kopie-checkliste.md")
-    sources = {s.metadata["sources"] for s in index.store.iter_all() if s.doc_id == "checkliste-start"}
+    sources = {"\n".join(s.sources) for s in index.store.iter_all() if s.doc_id == "checkliste-start"}
     assert len(sources) == 1 and "kopie-checkliste.md" in sources.pop()
     copy.unlink()
     run_ingest(index, settings)
-    sources = {s.metadata["sources"] for s in index.store.iter_all() if s.doc_id == "checkliste-start"}
+    sources = {"\n".join(s.sources) for s in index.store.iter_all() if s.doc_id == "checkliste-start"}
     assert sources == {str(os.path.relpath(corpus / "checklisten" / "checkliste-start.md"))} or all("kopie" not in s for s in sources)
     assert counting.passages_embedded == before
 
@@ -134,7 +135,7 @@ def test_visibility_filter(settings: Settings, counting: CountingEmbedder) -> No
     everything = Retriever(index).retrieve(question, k=10)
     public = Retriever(index).retrieve(question, k=10, filters=Filters(visibility=("public",)))
     assert "planungsrunde-intern" in {h.chunk.doc_id for h in everything.fused}
-    assert all(h.chunk.metadata["visibility"] == "public" for h in public.fused + public.dense + public.keyword)
+    assert all(h.chunk.visibility == "public" for h in public.fused + public.dense + public.keyword)
     only_checklists = Retriever(index).retrieve(question, k=10, filters=Filters(doc_types=("checkliste",)))
     assert {h.chunk.doc_id for h in only_checklists.fused} == {"checkliste-start"}
     tagged = Retriever(index).retrieve("Risiko", k=10, filters=Filters(tags=("dsfa",)))

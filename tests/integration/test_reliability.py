@@ -13,11 +13,11 @@ from sqlalchemy import event, text
 from typer.testing import CliRunner
 
 from assistant.answer import AnswerEngine
-from assistant.cli import app as cli
-from assistant.retrieval import Filters
+from lotse.cli import app as cli
+from ingest.types import Filters
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.web.service import Service
+from assistant.service import Service
 from tests_support import ChromaServer
 from fakes import FakeEmbedder
 from ingest.index import open_index

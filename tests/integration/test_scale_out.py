@@ -21,7 +21,7 @@ NEW_DOC = "# Leitfaden Sensorik\n\n## 1 Lärmsensoren\n\nLärmsensoren an Haupts
 
 
 def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "assistant.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    return subprocess.Popen([sys.executable, "-m", "lotse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
@@ -68,7 +68,7 @@ def test_two_workers_share_one_chroma_while_reingesting(settings: Settings, chro
             (corpus / "leitfaeden" / "leitfaden-sensorik.md").write_text(NEW_DOC, encoding="utf-8")
             guide = corpus / "leitfaeden" / "leitfaden-datenschutz.md"
             guide.write_text(guide.read_text(encoding="utf-8") + "\n## 4 Ergänzung\n\nDie DSFA wird jährlich überprüft.\n", encoding="utf-8")
-            ingest = subprocess.Popen([sys.executable, "-m", "assistant.cli", "ingest"], env=dict(env, LOTSE_PATHS__DATA_DIR=str(tmp_path / "ingest")),
+            ingest = subprocess.Popen([sys.executable, "-m", "lotse.cli", "ingest"], env=dict(env, LOTSE_PATHS__DATA_DIR=str(tmp_path / "ingest")),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             answered = 0
             deadline = time.monotonic() + 60

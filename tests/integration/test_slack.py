@@ -18,8 +18,8 @@ from assistant.answer import AnswerEngine
 from assistant.feedback import feedback as feedback_table
 from assistant.settings import Settings, SlackScope
 from assistant.slack.blocks import SECTION_LIMIT, answer_blocks, split_text
-from assistant.web.app import create_app
-from assistant.web.service import Service
+from lotse.asgi import build_app as create_app
+from assistant.service import Service
 from mock_slack_api import BOT_USER, MockSlackAPI
 
 SECRET = "signing-secret-123"

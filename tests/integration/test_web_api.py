@@ -15,7 +15,7 @@ from assistant.feedback import feedback as feedback_table
 from assistant.feedback import questions as questions_table
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.web.service import Service
+from assistant.service import Service
 
 QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 

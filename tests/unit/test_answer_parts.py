@@ -14,9 +14,9 @@ from assistant.retrieval import fuse_rankings
 from assistant.settings import CitationSettings, Settings
 from assistant.types import Hit
 from fakes import FakeEmbedder
-from ingest.errors import ErrorCode, LotseError
+from assistant.errors import LotseError, ServiceCode
 from ingest.keyword import Analyzer
-from ingest.stores import StoredChunk
+from ingest.types import StoredChunk
 
 
 def test_weighted_rrf_by_hand() -> None:
@@ -54,9 +54,9 @@ def test_follow_ups_take_the_previous_question_along() -> None:
 
 def _passages() -> list:  # type: ignore[type-arg]
     def hit(cid: str, text: str, section: tuple[str, ...]) -> Hit:
-        meta = {"doc_id": cid.split(":")[0], "title": section[0], "section": __import__("json").dumps(list(section)),
-                "anchor": "a-" + cid[-1], "page": 3, "doc_type": "leitfaden"}
-        return Hit(StoredChunk(cid, text, meta), 1.0)
+        chunk = StoredChunk(cid, text, doc_id=cid.split(":")[0], title=section[0], section_path=section,
+                            anchor="a-" + cid[-1], page=3, doc_type="leitfaden")
+        return Hit(chunk, 1.0)
 
     return make_passages([
         hit("lf:1", "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. Der Datenschutzbeauftragte berät.", ("Leitfaden", "3 DSFA")),
@@ -114,10 +114,10 @@ def test_question_validation(settings: Settings, fake_index) -> None:  # type: i
     engine = AnswerEngine(settings, fake_index)
     with pytest.raises(LotseError) as empty:
         engine.answer("   ")
-    assert empty.value.code == ErrorCode.EMPTY_QUESTION
+    assert empty.value.code == ServiceCode.EMPTY_QUESTION
     with pytest.raises(LotseError) as long:
         engine.answer("Frage " * 400)
-    assert long.value.code == ErrorCode.QUESTION_TOO_LONG and "zu lang" in long.value.message
+    assert long.value.code == ServiceCode.QUESTION_TOO_LONG and "zu lang" in long.value.message
     assert "too long" in long.value.text("en")
 
 

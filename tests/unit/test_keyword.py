@@ -2,21 +2,30 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.keyword import Analyzer, KeywordIndex, split_compound
+from ingest.keyword import Analyzer, BM25Index, keyword_identity, split_compound
+from ingest.settings import KeywordSettings
+from ingest.types import Filters, StoredChunk
+
+PLAIN = KeywordSettings(decompound=False)
 
 
-def build() -> KeywordIndex:
+def chunks(texts: list[str], **fields: list[object]) -> list[StoredChunk]:
+    ids = fields.pop("ids", [chr(ord("a") + i) for i in range(len(texts))])
+    return [
+        StoredChunk(str(cid), text, doc_id=str(cid), **{k: v[i] for k, v in fields.items()})  # type: ignore[arg-type]
+        for i, (cid, text) in enumerate(zip(ids, texts))
+    ]
+
+
+def build() -> BM25Index:
     texts = [
         "Die Datenschutz-Folgenabschätzung prüft Risiken.",
         "Förderprogramme für Kommunen und Landkreise.",
         "Interne Notiz zur Förderung.",
     ]
-    metas = [
-        {"doc_type": "leitfaden", "visibility": "public", "tags": "|dsfa|"},
-        {"doc_type": "leitfaden", "visibility": "public", "tags": "|foerderung|"},
-        {"doc_type": "sitzung", "visibility": "internal", "tags": "|foerderung|"},
-    ]
-    return KeywordIndex.build(Analyzer(), ["a", "b", "c"], texts, metas, decompound=False)
+    stored = chunks(texts, doc_type=["leitfaden", "leitfaden", "sitzung"], visibility=["public", "public", "internal"],
+                    tags=[("dsfa",), ("foerderung",), ("foerderung",)])
+    return BM25Index.build(Analyzer(), stored, PLAIN)
 
 
 def test_analyzer_stems_and_splits_hyphenated_words() -> None:
@@ -30,22 +39,35 @@ def test_search_ranks_and_filters() -> None:
     index = build()
     assert [h.chunk_id for h in index.search("Folgenabschätzung", 5)] == ["a"]
     assert {h.chunk_id for h in index.search("Förderprogramme Förderung", 5)} == {"b", "c"}
-    public = index.search("Förderung Förderprogramme", 5, allow=lambda m: m["visibility"] == "public")
+    public = index.search("Förderung Förderprogramme", 5, Filters(visibility=("public",)))
     assert [h.chunk_id for h in public] == ["b"]
+    assert [h.chunk_id for h in index.search("Förderung", 5, Filters(tags=("dsfa",)))] == []
+    assert [h.chunk_id for h in index.search("Förderung", 5, Filters(doc_types=("sitzung",)))] == ["c"]
     assert index.search("der die das", 5) == []
+
+
+def test_filter_masks_are_a_bounded_lru() -> None:
+    index = BM25Index.build(Analyzer(), chunks(["Förderung"] * 3), KeywordSettings(decompound=False, mask_cache=8))
+    for n in range(500):  # clients choose filters: distinct ones must not pile up
+        index.search("Förderung", 3, Filters(tags=(f"tag{n}",)))
+    assert len(index._masks) == 8
+    recent = Filters(tags=("tag499",))
+    assert recent in index._masks and Filters(tags=("tag0",)) not in index._masks
 
 
 def test_save_and_load_switch_atomically(tmp_path: Path) -> None:
     index = build()
-    index.save(tmp_path)
+    index.save(tmp_path, keyword_identity(PLAIN))
     first = (tmp_path / "CURRENT").read_text()
-    loaded = KeywordIndex.load(tmp_path, Analyzer().identity)
+    loaded = BM25Index.load(tmp_path, PLAIN)
     assert loaded is not None and [h.chunk_id for h in loaded.search("Folgenabschätzung", 3)] == ["a"]
-    index.save(tmp_path)
+    assert [h.chunk_id for h in loaded.search("Förderung Förderprogramme", 3, Filters(visibility=("public",)))] == ["b"]
+    index.save(tmp_path, keyword_identity(PLAIN))
     assert (tmp_path / "CURRENT").read_text() != first
     assert len([p for p in tmp_path.iterdir() if p.is_dir()]) == 1
-    assert KeywordIndex.saved_size(tmp_path, Analyzer().identity) == 3
-    assert KeywordIndex.load(tmp_path, Analyzer("english").identity) is None
+    assert BM25Index.saved_size(tmp_path, keyword_identity(PLAIN)) == 3
+    assert BM25Index.load(tmp_path, KeywordSettings(language="english", decompound=False)) is None
+    assert BM25Index.load(tmp_path, KeywordSettings(decompound=False, bm25_k1=1.5)) is None
 
 
 def test_compound_splitting_with_the_corpus_vocabulary() -> None:
@@ -60,9 +82,9 @@ def test_compound_splitting_with_the_corpus_vocabulary() -> None:
 
 def test_decompounding_finds_the_split_form_and_back() -> None:
     texts = ["Die Geodateninfrastruktur des Kreises.", "Die Infrastruktur für Geodaten im Land.", "Förderung und Haushalt."]
-    metas = [{}, {}, {}]
-    plain = KeywordIndex.build(Analyzer(), ["joined", "split", "other"], texts, metas, decompound=False)
-    split = KeywordIndex.build(Analyzer(), ["joined", "split", "other"], texts, metas, decompound=True)
+    stored = chunks(texts, ids=["joined", "split", "other"])
+    plain = BM25Index.build(Analyzer(), stored, PLAIN)
+    split = BM25Index.build(Analyzer(), stored, KeywordSettings())
     assert [h.chunk_id for h in plain.search("Geodateninfrastruktur", 3)] == ["joined"]
     assert {h.chunk_id for h in split.search("Geodateninfrastruktur", 3)} == {"joined", "split"}
     assert {h.chunk_id for h in split.search("Infrastruktur für Geodaten", 3)} == {"joined", "split"}
@@ -70,8 +92,8 @@ def test_decompounding_finds_the_split_form_and_back() -> None:
 
 def test_decompound_lexicon_is_persisted(tmp_path: Path) -> None:
     texts = ["Die Geodateninfrastruktur.", "Infrastruktur und Geodaten."]
-    index = KeywordIndex.build(Analyzer(), ["a", "b"], texts, [{}, {}], decompound=True)
-    index.save(tmp_path)
-    loaded = KeywordIndex.load(tmp_path, index.analyzer.identity)
+    index = BM25Index.build(Analyzer(), chunks(texts), KeywordSettings())
+    index.save(tmp_path, keyword_identity(KeywordSettings()))
+    loaded = BM25Index.load(tmp_path, KeywordSettings())
     assert loaded is not None and loaded.analyzer.lexicon == index.analyzer.lexicon
     assert {h.chunk_id for h in loaded.search("Geodateninfrastruktur", 2)} == {"a", "b"}

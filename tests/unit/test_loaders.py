@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ErrorCode, LotseError
+from ingest.errors import IngestCode, LotseError
 from ingest.loaders import load_file
 from ingest.settings import IngestSettings
 from tests_support import make_docx, make_pdf
@@ -69,7 +69,7 @@ def test_latin1_text_is_decoded(tmp_path: Path) -> None:
     assert "Größere Änderungen" in load_file(path).text
 
 
-def _reason(path: Path, settings: IngestSettings | None = None) -> tuple[ErrorCode, str]:
+def _reason(path: Path, settings: IngestSettings | None = None) -> tuple[IngestCode, str]:
     with pytest.raises(LotseError) as info:
         load_file(path, settings)
     return info.value.code, info.value.message
@@ -78,15 +78,15 @@ def _reason(path: Path, settings: IngestSettings | None = None) -> tuple[ErrorCo
 @pytest.mark.parametrize(
     "name, content, code, words",
     [
-        ("kaputt.pdf", b"%PDF-1.7\n1 0 obj<<>>\ngarbage", ErrorCode.UNREADABLE_FILE, "PDF"),
-        ("kein-zip.docx", b"this is not a zip archive at all", ErrorCode.UNREADABLE_FILE, "ZIP"),
-        ("leer.md", b"", ErrorCode.EMPTY_FILE, "leer"),
-        ("binaer.txt", b"\x00\x01\x02\xff\xfe" * 100, ErrorCode.UNREADABLE_FILE, "Binärdaten"),
-        ("tabelle.xlsx", b"PK\x03\x04", ErrorCode.UNSUPPORTED_FILE, ".xlsx"),
-        ("kopf.md", b"---\ntitle: [unclosed\n---\nText", ErrorCode.UNREADABLE_FILE, "YAML"),
+        ("kaputt.pdf", b"%PDF-1.7\n1 0 obj<<>>\ngarbage", IngestCode.UNREADABLE_FILE, "PDF"),
+        ("kein-zip.docx", b"this is not a zip archive at all", IngestCode.UNREADABLE_FILE, "ZIP"),
+        ("leer.md", b"", IngestCode.EMPTY_FILE, "leer"),
+        ("binaer.txt", b"\x00\x01\x02\xff\xfe" * 100, IngestCode.UNREADABLE_FILE, "Binärdaten"),
+        ("tabelle.xlsx", b"PK\x03\x04", IngestCode.UNSUPPORTED_FILE, ".xlsx"),
+        ("kopf.md", b"---\ntitle: [unclosed\n---\nText", IngestCode.UNREADABLE_FILE, "YAML"),
     ],
 )
-def test_bad_files_raise_clear_errors(tmp_path: Path, name: str, content: bytes, code: ErrorCode, words: str) -> None:
+def test_bad_files_raise_clear_errors(tmp_path: Path, name: str, content: bytes, code: IngestCode, words: str) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     got_code, message = _reason(path)
@@ -97,7 +97,7 @@ def test_bad_files_raise_clear_errors(tmp_path: Path, name: str, content: bytes,
 def test_password_protected_pdf(tmp_path: Path) -> None:
     path = tmp_path / "geheim.pdf"
     make_pdf(path, "Geheim", [("1 A", "Text.")], password="s3cret")
-    assert _reason(path) == (ErrorCode.UNREADABLE_FILE, "PDF ist passwortgeschützt")
+    assert _reason(path) == (IngestCode.UNREADABLE_FILE, "PDF ist passwortgeschützt")
 
 
 def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
@@ -105,7 +105,7 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
     with path.open("wb") as handle:
         handle.truncate(50 * 1024 * 1024)
     code, message = _reason(path)
-    assert code == ErrorCode.FILE_TOO_LARGE and "50 MB" in message
+    assert code == IngestCode.FILE_TOO_LARGE and "50 MB" in message
 
 
 def test_zip_bomb_docx(tmp_path: Path) -> None:
@@ -114,4 +114,4 @@ def test_zip_bomb_docx(tmp_path: Path) -> None:
         archive.writestr("word/document.xml", b"\0" * (30 * 1024 * 1024))
     assert path.stat().st_size < 1024 * 1024
     code, message = _reason(path, IngestSettings(max_unpacked_mb=10))
-    assert code == ErrorCode.FILE_TOO_LARGE and "ZIP-Bombe" in message
+    assert code == IngestCode.FILE_TOO_LARGE and "ZIP-Bombe" in message

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.cli import app
+from lotse.cli import app
 from assistant.settings import Settings, describe
 
 

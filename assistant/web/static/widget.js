@@ -30,7 +30,7 @@
   var LANG = attr("data-lang").toLowerCase().indexOf("en") === 0 ? "en" : "de";
   var TITLE = attr("data-title") || "Lotse";
   var TOKEN = attr("data-token");
-  var MAX_CHARS = 1000;
+  var MAX_CHARS = Number("__LOTSE_MAX_CHARS__") || 1000;
   var STORE_KEY = "lotse.conversation", HISTORY_KEY = "lotse.history";
 
   var STRINGS = {

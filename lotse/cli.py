@@ -11,8 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from assistant.errors import LotseError
 from assistant.settings import describe, load_settings
-from ingest.errors import LotseError
+from eval.cli import app as eval_app
+from eval.cli import report_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lotse – Antworten aus den Leitfäden zu kommunalen Digitalen Zwillingen.")
 console = Console()
@@ -120,7 +122,7 @@ def ask(
 ) -> None:
     """Beantwortet eine Frage mit Quellen (Abschnitt, Seite) und Zeiten."""
     from assistant.answer import AnswerEngine
-    from assistant.retrieval import Filters
+    from ingest.types import Filters
 
     settings = load_settings()
     if generator:
@@ -178,10 +180,9 @@ def serve(
     port = port or settings.web.port
     workers = workers or settings.web.workers
     console.print(f"Lotse läuft auf http://{host}:{port} – Demo mit Widget unter /, API-Doku unter /docs")
-    uvicorn.run("assistant.web.main:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
+    uvicorn.run("lotse.asgi:app", host=host, port=port, workers=workers, log_level="info", proxy_headers=False)
 
 
-from eval.cli import app as eval_app, report_app  # noqa: E402
 app.add_typer(eval_app, name="eval")
 app.add_typer(report_app, name="report")
 

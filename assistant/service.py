@@ -1,4 +1,4 @@
-"""What the web and Slack front ends share: one engine, the feedback store, limits, metrics."""
+"""The one entry for channels (web, Slack): one engine, the feedback store, limits, metrics."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from assistant.answer import AnswerEngine
-from assistant.errors import index_unavailable
+from assistant.errors import LotseError, ServiceCode, index_unavailable, rate_limited
 from assistant.feedback import FeedbackStore
 from assistant.ratelimit import RateLimiter
-from assistant.retrieval import Filters
 from assistant.settings import Settings
 from assistant.types import Answer
-from ingest.errors import ErrorCode, LotseError
+from ingest.types import Filters
 
 log = logging.getLogger("lotse.service")
 
@@ -61,20 +60,16 @@ class Service:
         return self._engine
 
     def limit(self, key: str) -> None:
+        """Raise RATE_LIMITED when `key` asked too often in the last minute."""
         wait = self.limiter.check(key)
         if wait:
-            error = LotseError(
-                ErrorCode.RATE_LIMITED,
-                f"Zu viele Fragen in kurzer Zeit. Bitte in {wait:.0f} Sekunden noch einmal versuchen.",
-                f"Too many questions in a short time. Please try again in {wait:.0f} seconds.",
-            )
-            error.retry_after = wait  # type: ignore[attr-defined]
-            raise error
+            raise rate_limited(wait)
 
     def stream(self, question: str, conversation_id: str | None, filters: Filters, channel: str, user: str | None) -> Iterator[tuple[str, object]]:
         """Engine events for one question; the final answer is logged with its conversation."""
         conversation_id = conversation_id or uuid.uuid4().hex
-        history = self.store.history(conversation_id, self.settings.web.conversation_turns, self.settings.web.conversation_minutes)
+        conversation = self.settings.conversation
+        history = self.store.history(conversation_id, conversation.turns, conversation.minutes)
         yield "meta", {"conversation_id": conversation_id}
         for event, payload in self.engine.stream(question, history, filters):
             if event == "answer":
@@ -83,15 +78,12 @@ class Service:
             yield event, payload
 
     def answer(self, question: str, conversation_id: str | None, filters: Filters, channel: str, user: str | None) -> tuple[Answer, str]:
-        answer: Answer | None = None
-        conversation = conversation_id or ""
-        for event, payload in self.stream(question, conversation_id, filters, channel, user):
-            if event == "meta":
-                conversation = payload["conversation_id"]  # type: ignore[index]
-            elif event == "answer":
-                answer = payload  # type: ignore[assignment]
-        assert answer is not None
-        return answer, conversation
+        """The complete answer and the conversation it belongs to."""
+        conversation = conversation_id or uuid.uuid4().hex
+        for event, payload in self.stream(question, conversation, filters, channel, user):
+            if event == "answer" and isinstance(payload, Answer):
+                return payload, conversation
+        raise index_unavailable()  # the engine always ends with an answer
 
     def record(self, answer: Answer, channel: str, conversation_id: str | None, user: str | None) -> None:
         self.metrics.latency.labels(channel).observe(answer.timings.total)
@@ -100,6 +92,6 @@ class Service:
 
     def feedback(self, answer_id: str, rating: int, comment: str | None, channel: str, user: str | None) -> None:
         if not self.store.knows_answer(answer_id):
-            raise LotseError(ErrorCode.NOT_FOUND, "Diese Antwort ist nicht bekannt.", "This answer is not known.")
+            raise LotseError(ServiceCode.NOT_FOUND, "Diese Antwort ist nicht bekannt.", "This answer is not known.")
         self.store.add_feedback(answer_id, rating, comment, channel, user)
         self.metrics.feedback.labels(channel, "up" if rating > 0 else "down").inc()

@@ -1,0 +1,1 @@
+"""Entry points: the `lotse` command and the ASGI app (the composition root of Lotse)."""
