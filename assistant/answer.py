@@ -11,17 +11,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.citations import CitationChecker, citation_for
-from assistant.conversation import Turn, condense
+from assistant.conversation import FollowUp, FollowUpDetector, Turn, merged_query
 from assistant.errors import LotseError, ServiceCode, index_unavailable
-from assistant.evidence import EvidenceScorer, ScoredUnit
-from assistant.generators import Draft, ExtractiveGenerator, GenerationRequest, Generator, build_generator
+from assistant.composer import ExtractiveGenerator
+from assistant.evidence import EvidenceScorer
+from assistant.generation import AskVector, Draft, GenerationRequest, Generator
+from assistant.llm import LLMGenerator, build_llm
+from assistant.question import parts
 from assistant.language import detect_language
 from assistant.passages import Passage, UnitVectors, make_passages
 from assistant.refusal import Decision, RefusalPolicy
 from assistant.retrieval import Retriever
-from ingest.types import Filters
+from ingest.types import Filters, Vector
 from assistant.settings import Settings
-from assistant.types import Answer, Retrieval, Timings
+from assistant.types import Answer, Hit, Retrieval, Timings
 from ingest.index import Index, open_index
 
 log = logging.getLogger("lotse.answer")
@@ -45,14 +48,12 @@ class Prepared:
     query: str
     retrieval: Retrieval
     passages: list[Passage]
-    scored: list[ScoredUnit]
+    asks: list[AskVector]
     decision: Decision
     timings: Timings
     question_vector: np.ndarray
-
-    @property
-    def evidence(self) -> float:
-        return self.decision.evidence
+    history: tuple[Turn, ...] = ()
+    follow_up: FollowUp | None = None
 
     def ranked(self) -> list[tuple[str, tuple[str, ...], str]]:
         return [(h.chunk.doc_id, h.chunk.section_path, h.chunk.chunk_id) for h in self.retrieval.fused]
@@ -64,16 +65,15 @@ class AnswerEngine:
     def __init__(self, settings: Settings, index: Index | None = None, generator: Generator | None = None) -> None:
         self.settings = settings
         self.index = index or open_index(settings)
-        self.retriever = Retriever(self.index, settings.retrieval)
-        self.scorer = EvidenceScorer(
-            UnitVectors(self.index.embedder, settings.evidence.unit_cache), lambda: self.index.keyword().analyzer, settings.evidence
-        )
+        vectors = UnitVectors(self.index.embedder, settings.evidence.unit_cache, self.index.units)
+        self.retriever = Retriever(self.index, settings.retrieval, vectors)
+        self.scorer = EvidenceScorer(vectors, lambda: self.index.keyword().analyzer, settings.evidence)
         self.extractive = ExtractiveGenerator(settings.generator, self.scorer)
-        self.generator = generator or (
-            self.extractive if settings.generator.backend == "extractive" else build_generator(settings.generator, self.scorer)
-        )
+        backend = settings.generator.backend
+        self.generator = generator or (self.extractive if backend == "extractive" else LLMGenerator(build_llm(settings.generator), backend))
         self.checker = CitationChecker(self.scorer, settings.citations, settings.answer.public_url)
         self.refusal = RefusalPolicy(settings.refusal)
+        self.follow_ups = FollowUpDetector(settings.conversation)
 
     def validate(self, question: str) -> str:
         question = " ".join((question or "").split())
@@ -88,53 +88,93 @@ class AnswerEngine:
             )
         return question
 
-    def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
-        started = time.perf_counter()
-        question = self.validate(question)
-        language = detect_language(question, self.settings.answer.english_confidence)
-        query = condense(question, list(history), self.settings.conversation.follow_up_max_words)
+    def _retrieve(self, query: str, language: str, filters: Filters | None, vector: Vector | None = None) -> Retrieval:
         try:
-            retrieval = self.retriever.retrieve(query, k=max(RANKED, self.settings.retrieval.passages), filters=filters, language=language)
+            k = max(RANKED, self.settings.retrieval.passages)
+            return self.retriever.retrieve(query, k=k, filters=filters, language=language, vector=vector)
         except LotseError:
             raise
         except Exception as exc:  # Chroma down or unreachable, whatever the client raises
             log.warning("retrieval failed: %s: %s", type(exc).__name__, exc)
             raise index_unavailable() from exc
-        passages = make_passages(retrieval.fused[: self.settings.retrieval.passages])
-        t0 = time.perf_counter()
-        question_vector = retrieval.vector
-        scored = self.scorer.score(question_vector, query, passages)
-        evidence = max((s.score for s in scored), default=0.0)
-        decision = self.refusal.decide(language, query, retrieval.fused, evidence, self.index.keyword())
+
+    def follow_up_evidence(self, question: str, previous: Turn, language: str, filters: Filters | None = None
+                           ) -> tuple[str, Retrieval, Retrieval, dict[str, float]]:
+        """The merged query, the retrievals of the question alone and merged, and the evidence
+        the follow-up model weighs."""
+        merged = merged_query(question, previous)
+        vectors = self.index.embedder.embed_queries([question, merged, previous.question])
+        alone = self._retrieve(question, language, filters, vectors[0])
+        together = self._retrieve(merged, language, filters, vectors[1])
+        top = lambda r: max((h.dense or 0.0 for h in r.dense), default=0.0)  # noqa: E731
+        values = self.follow_ups.features(question, float(vectors[0] @ vectors[2]), top(alone), top(together))
+        return merged, alone, together, values
+
+    def _in_context(self, question: str, history: Sequence[Turn], language: str, filters: Filters | None) -> tuple[str, Retrieval, FollowUp | None]:
+        """The retrieval query and its hits: the question alone, or merged with the previous
+        turn when it is a follow-up."""
+        if not history:
+            return question, self._retrieve(question, language, filters), None
+        merged, alone, together, values = self.follow_up_evidence(question, history[-1], language, filters)
+        decision = self.follow_ups.decide(values)
+        query, chosen = (merged, together) if decision.follow_up else (question, alone)
+        return query, chosen, decision
+
+    def _asks(self, question: str, retrieval: Retrieval, language: str, filters: Filters | None) -> tuple[list[AskVector], list[Hit]]:
+        """The question's parts with their vectors, and the hits to answer from: for a question
+        asking two things, each part's best hits in turn, so each part has its own best source."""
+        asks = parts(question)
+        k = self.settings.retrieval.passages
+        if len(asks) == 1:
+            return [AskVector(question, asks[0].kind, retrieval.vector)], retrieval.fused[:k]
+        vectors = self.index.embedder.embed_queries([a.text for a in asks])
+        found = [self._retrieve(a.text, language, filters, v).fused for a, v in zip(asks, vectors)]
+        hits: dict[str, Hit] = {}
+        for rank in range(max(len(f) for f in found)):
+            for f in found:
+                if rank < len(f) and len(hits) < k + len(asks):
+                    hits.setdefault(f[rank].chunk.chunk_id, f[rank])
+        return [AskVector(a.text, a.kind, v) for a, v in zip(asks, vectors)], list(hits.values())
+
+    def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
+        """Retrieval, the follow-up and refusal decisions, the parts and passages of a question."""
+        started = time.perf_counter()
+        question = self.validate(question)
+        language = detect_language(question, self.settings.answer.english_confidence)
+        query, retrieval, follow_up = self._in_context(question, history, language, filters)
+        decision = self.refusal.decide(question, language, retrieval.candidates, retrieval.order)
+        asks, hits = self._asks(question, retrieval, language, filters)
         timings = retrieval.timings
-        timings.embed += time.perf_counter() - t0
         timings.total = time.perf_counter() - started
-        return Prepared(question, language, query, retrieval, passages, scored, decision, timings, question_vector)
+        return Prepared(question, language, query, retrieval, make_passages(hits), asks, decision, timings,
+                        retrieval.vector, tuple(history), follow_up)
 
     def refuses(self, prepared: Prepared) -> bool:
         return prepared.decision.refuse
 
     def answer(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
         """One complete, checked answer."""
-        answer: Answer | None = None
-        for event, payload in self.stream(question, history, filters):
-            if event == "answer":
-                assert isinstance(payload, Answer)
-                answer = payload
-        assert answer is not None
-        return answer
+        return self.complete(self.prepare(question, history, filters))
 
     def stream(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Iterator[tuple[str, object]]:
         """Events: ("delta", text) while generating, then ("answer", Answer) after the check."""
         started = time.perf_counter()
-        prepared = self.prepare(question, history, filters)
+        yield from self.stream_prepared(self.prepare(question, history, filters), started)
+
+    def complete(self, prepared: Prepared) -> Answer:
+        """The checked answer for a prepared question (evaluation looks at `prepared` too)."""
+        for event, payload in self.stream_prepared(prepared, time.perf_counter() - prepared.timings.total):
+            if event == "answer" and isinstance(payload, Answer):
+                return payload
+        raise RuntimeError("the answer pipeline ended without an answer")
+
+    def stream_prepared(self, prepared: Prepared, started: float) -> Iterator[tuple[str, object]]:
+        history = prepared.history
         if self.refuses(prepared):
             yield "answer", self._refusal(prepared, started)
             return
-        request = GenerationRequest(
-            prepared.question, prepared.language, prepared.passages,
-            prepared.question_vector, prepared.scored, tuple(history),
-        )
+        request = GenerationRequest(prepared.question, prepared.language, prepared.passages, prepared.question_vector,
+                                    prepared.asks, history=tuple(history))
         t0 = time.perf_counter()
         notes: list[str] = []
         draft = Draft("", refused=True)
@@ -159,8 +199,7 @@ class AnswerEngine:
         if not checked.citations:
             yield "answer", self._refusal(prepared, started, notes, invented=checked.invented, unsupported=checked.unsupported)
             return
-        separator = "\n\n" if checked.text.startswith((">", "-")) else " "
-        text = f"{draft.lead}{separator}{checked.text}" if draft.lead else checked.text
+        text = f"{draft.lead}\n\n{checked.text}" if draft.lead else checked.text
         prepared.timings.total = time.perf_counter() - started
         yield "answer", Answer(
             answer_id=uuid.uuid4().hex,
@@ -176,8 +215,7 @@ class AnswerEngine:
             sentences=sum(1 for seg in checked.segments if seg.text.strip()),
             unsupported=checked.unsupported,
             invented=checked.invented,
-            evidence=prepared.evidence,
-            uncovered=prepared.decision.uncovered,
+            confidence=prepared.decision.confidence,
             ranked=prepared.ranked(),
         )
 
@@ -200,7 +238,6 @@ class AnswerEngine:
             notes=notes or [],
             invented=invented,
             unsupported=unsupported,
-            evidence=prepared.evidence,
-            uncovered=prepared.decision.uncovered,
+            confidence=prepared.decision.confidence,
             ranked=prepared.ranked(),
         )

@@ -59,6 +59,23 @@ def numbers_in(text: str) -> set[str]:
     return {n.lstrip("0") or "0" for n in re.findall(r"\d+", joined)}
 
 
+_NEGATION = re.compile(r"\b(nicht|kein\w*|nie|niemals|ohne|weder|not|no|never|none|without|neither|cannot|can't|don't|doesn't|isn't|aren't)\b", re.I)
+
+
+def negations(text: str) -> int:
+    """How often a text negates (German or English), counted only as even or odd."""
+    return len(_NEGATION.findall(text)) % 2
+
+
+@dataclass(frozen=True)
+class Support:
+    similarity: float  # to the passage's closest unit
+    overlap: float  # share of the sentence's key terms the passage holds
+    numbers_ok: bool  # every number of the sentence occurs in the passage
+    negation_ok: bool  # the sentence negates as its closest unit does
+    quote: str  # that closest unit
+
+
 def _plain(text: str) -> str:
     return " ".join(re.sub(r"^\s*(?:[-*]|>)\s*", "", text.strip(), flags=re.M).split())
 
@@ -95,31 +112,43 @@ class CitationChecker:
             invented=sum(s.invented for s in segments),
         )
 
+    def evidence(self, sentence: str, passage: Passage) -> Support:
+        """What decides whether `passage` supports `sentence` (shared with the calibration)."""
+        vector = self.scorer.vectors([sentence])[0]
+        self.scorer.vectors.load([passage.hit.chunk])
+        units = [u.text for u in passage.units] or [passage.hit.chunk.text]
+        sims = self.scorer.vectors(units) @ vector
+        i = int(np.argmax(sims))
+        text = passage.hit.chunk.text
+        return Support(
+            similarity=float(sims[i]),
+            overlap=term_overlap(self.scorer.terms(sentence), set(self.scorer.terms(text))),
+            numbers_ok=numbers_in(sentence) <= numbers_in(text),
+            negation_ok=negations(sentence) == negations(units[i]),
+            quote=units[i],
+        )
+
+    def supports(self, e: Support, language: str) -> bool:
+        """Numbers and negation must agree; then the sentence must be close to one of the
+        passage's units, closer when it shares fewer of the passage's key terms."""
+        s = self.settings
+        if not (e.numbers_ok and e.negation_ok):
+            return False
+        if language == "en":
+            return e.similarity >= s.cross_lingual_similarity
+        return e.similarity >= s.strict_similarity or (e.similarity >= s.min_similarity and e.overlap >= s.min_overlap)
+
     def _support(self, segment: Segment, by_n: dict[int, Passage], language: str) -> None:
-        """A sentence is supported by a cited passage when every number in it occurs there and
-        it is close to one of the passage's sentences (and shares its key terms)."""
+        """The best cited passage for a segment, and whether it supports it."""
         plain = _plain(segment.text)
         if not plain or not segment.cited:
             return
-        vector = self.scorer.vectors([plain])[0]
-        terms = self.scorer.terms(plain)
-        numbers = numbers_in(plain)
-        s = self.settings
         for n in segment.cited:
-            passage = by_n[n]
-            units = [u.text for u in passage.units] or [passage.hit.chunk.text]
-            sims = self.scorer.vectors(units) @ vector
-            i = int(np.argmax(sims))
-            similarity = float(sims[i])
-            overlap = term_overlap(terms, set(self.scorer.terms(passage.hit.chunk.text)))
-            supported = numbers <= numbers_in(passage.hit.chunk.text) and (
-                similarity >= s.strict_similarity
-                or (similarity >= s.min_similarity and overlap >= s.min_overlap)
-                or (language == "en" and similarity >= s.cross_lingual_similarity)
-            )
-            if (supported, similarity) > (segment.supported, segment.similarity):
-                segment.supported, segment.similarity, segment.overlap = supported, similarity, overlap
-                segment.quote, segment.source = units[i], n
+            e = self.evidence(plain, by_n[n])
+            supported = self.supports(e, language)
+            if (supported, e.similarity) > (segment.supported, segment.similarity):
+                segment.supported, segment.similarity, segment.overlap = supported, e.similarity, e.overlap
+                segment.quote, segment.source = e.quote, n
 
     def _citation(self, number: int, passage: Passage, kept: list[Segment]) -> Citation:
         chunk = passage.hit.chunk

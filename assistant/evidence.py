@@ -37,6 +37,7 @@ class EvidenceScorer:
         pairs = [(p, u) for p in passages for u in p.units]
         if not pairs:
             return []
+        self.vectors.load([p.hit.chunk for p in passages])
         sims = self.vectors([u.text for _, u in pairs]) @ question_vector
         terms = self.terms(question)
         overlaps = [term_overlap(terms, set(self.terms(u.text))) for _, u in pairs]

@@ -1,14 +1,18 @@
-"""Hybrid retrieval: dense (Chroma) and keyword (BM25) results fused by weighted reciprocal rank."""
+"""Hybrid retrieval: dense (Chroma) and keyword (BM25) candidates, fused and optionally rescored."""
 
 from __future__ import annotations
 
 import time
 from typing import Protocol
 
+import numpy as np
+
+from assistant.passages import UnitVectors
+from assistant.ranking import Candidates, fuse, profile
 from assistant.settings import RetrievalSettings
 from assistant.types import Hit, Retrieval, Timings
 from ingest.index import Index
-from ingest.types import Filters
+from ingest.types import Filters, StoredChunk, Vector
 
 
 class Reranker(Protocol):
@@ -38,67 +42,74 @@ def build_reranker(model: str | None) -> Reranker | None:
 
 
 class Retriever:
-    """Finds the chunks for a question in one index."""
+    """Finds the chunks for a question in one index: dense and keyword candidates, fused
+    (assistant.ranking), optionally rescored by their best sentence, optionally reranked."""
 
-    def __init__(self, index: Index, settings: RetrievalSettings | None = None) -> None:
+    def __init__(self, index: Index, settings: RetrievalSettings | None = None, vectors: UnitVectors | None = None) -> None:
         self.index = index
-        settings = settings or RetrievalSettings()
-        self.dense_weight = settings.dense_weight
-        self.keyword_weight = settings.keyword_weight
-        self.keyword_weight_en = settings.keyword_weight_en
-        self.rrf_k = settings.rrf_k
-        self.depth = settings.depth
-        self.rerank_depth = settings.rerank_depth
-        self.reranker = build_reranker(settings.reranker_model)
+        self.settings = settings or RetrievalSettings()
+        self.vectors = vectors or UnitVectors(index.embedder, store=index.units)
+        self.reranker = build_reranker(self.settings.reranker_model)
 
-    def retrieve(self, question: str, k: int = 10, filters: Filters | None = None, language: str = "de") -> Retrieval:
-        filters = filters or Filters()
-        depth = max(self.depth, k)
+    def retrieve(self, question: str, k: int = 10, filters: Filters | None = None, language: str = "de",
+                 vector: Vector | None = None) -> Retrieval:
+        """The k best hits (fused), and each retriever's own top k, for a question."""
         timings = Timings()
         t0 = time.perf_counter()
-        vector = self.index.embedder.embed_queries([question])[0]
+        if vector is None:
+            vector = self.index.embedder.embed_queries([question])[0]
         timings.embed = time.perf_counter() - t0
         t1 = time.perf_counter()
-        dense = [
-            Hit(chunk, score, dense=score, dense_rank=rank)
-            for rank, (chunk, score) in enumerate(self.index.store.query(vector, depth, filters), 1)
-        ]
-        keyword_hits = self.index.keyword().search(question, depth, filters)
-        stored = {c.chunk_id: c for c in self.index.store.get([h.chunk_id for h in keyword_hits])}
-        keyword = [
-            Hit(stored[h.chunk_id], h.score, keyword=h.score, keyword_rank=rank)
-            for rank, h in enumerate(keyword_hits, 1)
-            if h.chunk_id in stored
-        ]
-        fused = self.fuse(dense, keyword, self.keyword_weight_en if language == "en" else self.keyword_weight)
+        dense, keyword, candidates, chunks = self.candidates(question, vector, max(self.settings.depth, k), filters or Filters())
+        order, scores = fuse(candidates, self.settings, language)
+        fused = [self._hit(chunks[i], float(scores[i]), candidates, int(i)) for i in order[: max(k, self.settings.rerank_depth)]]
         if self.reranker is not None:
-            fused = self.reranker.rerank(question, fused[: max(k, self.rerank_depth)])
-        fused = fused[:k]
+            fused = self.reranker.rerank(question, fused)
         timings.retrieve = time.perf_counter() - t1
         timings.total = time.perf_counter() - t0
-        return Retrieval(fused=fused, dense=dense[:k], keyword=keyword[:k], timings=timings, vector=vector)
+        return Retrieval(fused=fused[:k], dense=dense[:k], keyword=keyword[:k], timings=timings, vector=vector,
+                         candidates=candidates, order=order, profile=candidates.profile)
 
-    def fuse(self, dense: list[Hit], keyword: list[Hit], keyword_weight: float) -> list[Hit]:
-        """Weighted reciprocal-rank fusion of the two ranked lists."""
-        merged: dict[str, Hit] = {}
-        for hit in dense:
-            merged[hit.chunk.chunk_id] = Hit(hit.chunk, 0.0, dense=hit.dense, dense_rank=hit.dense_rank)
-        for hit in keyword:
-            entry = merged.setdefault(hit.chunk.chunk_id, Hit(hit.chunk, 0.0))
-            entry.keyword, entry.keyword_rank = hit.keyword, hit.keyword_rank
-        order = fuse_rankings(
-            [h.chunk.chunk_id for h in dense], [h.chunk.chunk_id for h in keyword],
-            self.dense_weight, keyword_weight, self.rrf_k,
+    def candidates(self, question: str, vector: Vector, depth: int, filters: Filters) -> tuple[list[Hit], list[Hit], Candidates, list[StoredChunk]]:
+        """Both retrievers' top `depth`, and their union as `Candidates` for the fusion."""
+        found = self.index.store.query(vector, depth, filters)
+        keyword_index = self.index.keyword()
+        bm25 = keyword_index.scores(question)
+        keyword_hits = keyword_index.search(question, depth, filters, bm25)
+        chunks = {c.chunk_id: c for c, _ in found}
+        chunks.update((c.chunk_id, c) for c in self.index.store.get([h.chunk_id for h in keyword_hits if h.chunk_id not in chunks]))
+        ids = list(chunks)
+        cosine = {c.chunk_id: s for c, s in found}
+        floor = min(cosine.values(), default=0.0)
+        k1 = self.index.keyword_settings.bm25_k1
+        prof = profile(question, keyword_index, k1)
+        synonyms = keyword_index.expansion(question, self.settings.thesaurus_max_df)
+        expanded = keyword_index.scores(synonyms) if synonyms else np.zeros(len(keyword_index), dtype=np.float32)
+        expanded_max = max((k1 + 1) * sum(keyword_index.idf(t) for t in synonyms), 1e-9)
+        positions = [keyword_index.position(i) for i in ids]
+        dense_rank = {c.chunk_id: r for r, (c, _) in enumerate(found, 1)}
+        keyword_rank = {h.chunk_id: r for r, h in enumerate(keyword_hits, 1)}
+        ordered = [chunks[i] for i in ids]
+        candidates = Candidates(
+            ids=ids,
+            dense=np.array([cosine.get(i, floor) for i in ids]),
+            keyword=np.array([float(bm25[p]) if p is not None else 0.0 for p in positions]) / prof.max_bm25,
+            expanded=np.array([float(expanded[p]) if p is not None else 0.0 for p in positions]) / expanded_max,
+            coverage=keyword_index.coverage(question, positions),
+            heading=keyword_index.share(question, [chunks[i].section_path[-1] if chunks[i].section_path else "" for i in ids]),
+            dense_rank=np.array([dense_rank.get(i, depth + 1) for i in ids], dtype=float),
+            keyword_rank=np.array([keyword_rank.get(i, depth + 1) for i in ids], dtype=float),
+            depth=depth,
+            profile=prof,
+            sentence=self.vectors.best_units(ordered, vector),
         )
-        for chunk_id, fused_score in order:
-            merged[chunk_id].score = fused_score
-        return [merged[chunk_id] for chunk_id, _ in order]
+        dense = [Hit(c, s, dense=s, dense_rank=r) for r, (c, s) in enumerate(found, 1)]
+        keyword = [Hit(chunks[h.chunk_id], h.score, keyword=h.score, keyword_rank=r)
+                   for r, h in enumerate(keyword_hits, 1) if h.chunk_id in chunks]
+        return dense, keyword, candidates, ordered
 
-
-def fuse_rankings(dense: list[str], keyword: list[str], dense_weight: float, keyword_weight: float, rrf_k: int) -> list[tuple[str, float]]:
-    """Weighted reciprocal-rank fusion: score = sum of weight / (k + rank) over the lists."""
-    scores: dict[str, float] = {}
-    for weight, ranking in ((dense_weight, dense), (keyword_weight, keyword)):
-        for rank, chunk_id in enumerate(ranking, 1):
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + weight / (rrf_k + rank)
-    return sorted(scores.items(), key=lambda item: -item[1])
+    @staticmethod
+    def _hit(chunk: StoredChunk, score: float, c: Candidates, i: int) -> Hit:
+        rank_d, rank_k = int(c.dense_rank[i]), int(c.keyword_rank[i])
+        return Hit(chunk, score, dense=float(c.dense[i]), keyword=float(c.keyword[i]),
+                   dense_rank=rank_d if rank_d <= c.depth else None, keyword_rank=rank_k if rank_k <= c.depth else None)

@@ -19,12 +19,32 @@ PRESETS = Path(__file__).parent / "presets"
 
 
 class RetrievalSettings(BaseModel):
-    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense ranking in rank fusion.")
-    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 ranking in rank fusion.")
-    keyword_weight_en: float = Field(
-        0.2, ge=0, description="BM25 weight for English questions (the corpus is German; tuned)."
+    fusion: Literal["rrf", "convex", "adaptive"] = Field(
+        "rrf", description="How dense and keyword evidence combine (see assistant/ranking.py)."
     )
-    rrf_k: int = Field(5, ge=1, description="Rank offset k of reciprocal-rank fusion (tuned: 5).")
+    dense_weight: float = Field(1.0, ge=0, description="Weight of the dense side.")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the keyword (BM25) side.")
+    keyword_weight_en: float = Field(
+        0.2, ge=0, description="Keyword weight for English questions (the corpus is German)."
+    )
+    keyword_rare_weight: float = Field(
+        0.0, description="adaptive: keyword weight added per share of rare query terms."
+    )
+    keyword_number_weight: float = Field(
+        0.0, description="adaptive: keyword weight added when the query holds digits, § or Art."
+    )
+    rrf_k: int = Field(5, ge=1, description="Rank offset k of reciprocal-rank fusion.")
+    thesaurus_weight: float = Field(
+        0.0, ge=0, description="convex/adaptive: weight of BM25 over thesaurus synonyms of unfamiliar query words (0: off)."
+    )
+    thesaurus_max_df: int = Field(2, ge=0, description="Query words in at most this many chunks get synonyms.")
+    heading_weight: float = Field(
+        0.0, ge=0, description="convex/adaptive: weight of the query terms a candidate's own heading holds."
+    )
+    sentence_weight: float = Field(
+        0.0, ge=0, description="Second stage: weight of a candidate's best sentence similarity (0: off)."
+    )
+    rescore_depth: int = Field(20, ge=0, le=200, description="Second stage: how many first-stage candidates it rescores.")
     depth: int = Field(40, ge=5, le=500, description="Candidates taken from each retriever.")
     passages: int = Field(5, ge=1, le=20, description="Passages handed to the generator.")
     reranker_model: str | None = Field(
@@ -41,18 +61,14 @@ class EvidenceSettings(BaseModel):
 
 
 class RefusalSettings(BaseModel):
-    min_evidence: float = Field(
-        0.80, description="Refuse any question whose best evidence score (similarity + overlap) is below this."
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Logistic model over the refusal evidence (assistant/refusal.py FEATURES); written by "
+        "`lotse eval tune` into the preset.",
     )
-    min_evidence_en: float = Field(
-        0.82, description="Evidence an English question needs (calibrated on the question set)."
-    )
-    max_uncovered: float = Field(
-        -0.15,
-        description="German questions: refuse when the IDF share of question terms unknown to the "
-        "corpus minus the share found in the top passages reaches this (calibrated).",
-    )
-    top_passages: int = Field(3, ge=1, le=20, description="Passages whose terms count as covering the question.")
+    bias: float = Field(5.0, description="The model's intercept (untuned default: never refuse).")
+    threshold: float = Field(0.5, ge=0, le=1, description="Refuse when the model's answer probability is below this.")
+    top_passages: int = Field(3, ge=1, le=20, description="Fused candidates whose best sentence counts as evidence.")
     sources_shown: int = Field(3, ge=0, le=10, description="Closest sources shown with a refusal.")
 
 
@@ -67,17 +83,31 @@ class OpenAISettings(BaseModel):
     max_tokens: int = Field(600, ge=50, description="Longest answer in tokens.")
 
 
+class OllamaSettings(BaseModel):
+    base_url: str = Field("http://127.0.0.1:11434", description="Ollama server (native API).")
+    model: str = Field("llama3.1", description="Model name in Ollama.")
+    timeout: float = Field(30.0, gt=0, description="Seconds before falling back to extractive.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+
+
 class GeneratorSettings(BaseModel):
-    backend: Literal["extractive", "openai"] = Field(
-        "extractive", description="extractive (no model, default) or openai (any compatible endpoint)."
+    backend: Literal["extractive", "openai", "ollama"] = Field(
+        "extractive",
+        description="extractive (no model, default), openai (any OpenAI-compatible endpoint) or ollama (native API).",
     )
-    max_sentences: int = Field(5, ge=1, le=12, description="Most sentences in an extractive answer.")
-    max_items: int = Field(10, ge=1, le=40, description="Checklist items in an extractive answer.")
-    max_words: int = Field(120, ge=20, le=600, description="Words an extractive answer stops after (lists excepted).")
-    rank_prior: float = Field(0.03, ge=0, description="Bonus prior/rank for units from better-ranked passages.")
-    margin: float = Field(0.08, ge=0, description="Units scoring within this of the best one are quoted too.")
-    top_passages: int = Field(3, ge=1, le=20, description="Extractive answers quote from this many passages.")
-    openai: OpenAISettings = Field(default_factory=OpenAISettings, description="LLM endpoint.")
+    max_sentences: int = Field(3, ge=1, le=12, description="Most sentences in an extractive answer (the first answers).")
+    max_items: int = Field(20, ge=1, le=60, description="Most list items an extractive answer gives (lists come whole).")
+    rank_prior: float = Field(0.01, ge=0, description="Extractive: a unit's score drops by this per rank of its passage.")
+    margin: float = Field(0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it.")
+    list_margin: float = Field(
+        0.05, ge=0, description="Extractive: for list and how-to questions, a list within this of the best sentence wins."
+    )
+
+    type_bonus: float = Field(
+        0.05, ge=0, description="Extractive: bonus for a unit of the asked-for form (a number for 'wie viel', an item for a list)."
+    )
+    openai: OpenAISettings = Field(default_factory=OpenAISettings, description="OpenAI-compatible LLM endpoint.")
+    ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama endpoint.")
 
 
 class CitationSettings(BaseModel):
@@ -110,9 +140,13 @@ class AnswerSettings(BaseModel):
 class ConversationSettings(BaseModel):
     turns: int = Field(6, ge=0, le=50, description="Earlier turns a follow-up (and the LLM prompt) sees.")
     minutes: int = Field(120, ge=1, description="A conversation expires after this idle time.")
-    follow_up_max_words: int = Field(
-        8, ge=0, le=50, description="Questions up to this many words are read together with the previous one."
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description="Logistic model 'follow-up or new question' over assistant/conversation.py FEATURES; "
+        "written by `lotse eval tune` into the preset.",
     )
+    bias: float = Field(-5.0, description="The model's intercept (untuned default: every question stands alone).")
+    threshold: float = Field(0.5, ge=0, le=1, description="A follow-up when the model's probability reaches this.")
 
 
 class WebSettings(BaseModel):

@@ -46,6 +46,9 @@ class Retrieval:
     keyword: list[Hit] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
     vector: Any = None  # the query's embedding, for scoring passages without embedding it again
+    candidates: Any = None  # assistant.ranking.Candidates: what the fusion saw (evaluation, refusal)
+    order: Any = None  # the candidates' fused order, best first
+    profile: Any = None  # assistant.ranking.QueryProfile
 
 
 @dataclass
@@ -85,8 +88,7 @@ class Answer:
     sentences: int = 0  # sentences the citation check looked at
     unsupported: int = 0  # of those, removed or flagged: no cited passage supports them
     invented: int = 0  # citation ids the generator made up (dropped)
-    evidence: float = 0.0
-    uncovered: float = 0.0
+    confidence: float = 0.0  # the refusal model's probability that the corpus answers
     ranked: list[tuple[str, tuple[str, ...], str]] = field(default_factory=list)  # (doc, section path, chunk) for evaluation
 
     def as_dict(self) -> dict[str, object]:

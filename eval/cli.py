@@ -1,29 +1,39 @@
-"""`lotse eval` (question set, XQuAD) and `lotse report gaps`: thin commands over eval/."""
+"""`lotse eval …` and `lotse report gaps`: thin commands over eval/ (composed into `lotse` by lotse.cli)."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from assistant.errors import LotseError
+
+if TYPE_CHECKING:
+    from assistant.answer import AnswerEngine
+    from assistant.settings import Settings
+
 app = typer.Typer(
     add_completion=False,
     invoke_without_command=True,
-    help="Auswertung: das Fragenset durch Lotse schicken (ohne Unterbefehl wie `eval run`) oder XQuAD-de messen.",
+    help="Auswertung: das Fragenset durch Lotse schicken (ohne Unterbefehl wie `eval run`), externe Sätze messen, abstimmen.",
 )
 report_app = typer.Typer(add_completion=False, no_args_is_help=True, help="Berichte für Autorinnen und Autoren der Leitfäden.")
 console = Console()
 errors = Console(stderr=True)
+Progress = Callable[[str, int, int], None]
 
 QuestionsOpt = Annotated[
     list[Path] | None,
     typer.Option("--questions", "-q", help="Fragen-YAML (mehrfach möglich; Standard: eval/questions/*.yaml)", exists=True, dir_okay=False),
 ]
+SplitOpt = Annotated[str | None, typer.Option("--split", help="Nur dev oder test (Standard: beide)")]
 GeneratorOpt = Annotated[str | None, typer.Option(help="extractive oder openai (Standard: Einstellung)")]
 OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Ausgabeordner (Standard: eval/runs/<Zeitstempel>)")]
 CompareOpt = Annotated[
@@ -31,168 +41,204 @@ CompareOpt = Annotated[
 ]
 GateOpt = Annotated[bool, typer.Option("--gate/--no-gate", help="Mit Fehlercode 1 enden, wenn eine Schwelle aus eval/thresholds.yaml verfehlt wird")]
 ThresholdsOpt = Annotated[Path | None, typer.Option("--thresholds", help="Schwellenwerte (Standard: eval/thresholds.yaml)", exists=True, dir_okay=False)]
+SetsOpt = Annotated[str | None, typer.Option("--sets", help="Kommagetrennt: xquad, mlqa, germanquad, nomiracl (Standard: alle)")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Ordner der Datensätze (Standard: ../shared/data neben dem Repository)")]
 
 MAIN_METRICS = (
     "questions", "hit@1", "hit@5", "MRR@10", "nDCG@10", "key-fact recall", "supported sentences",
     "citation precision", "citation recall", "invented citations", "true refusals", "false refusals",
-    "passed", "total p50 (s)", "total p95 (s)",
+    "passed", "key fact first", "list completeness", "hygiene violations", "words per answer", "total p50 (s)", "total p95 (s)",
 )
 
 
-def _default_out() -> Path:
-    return Path(__file__).resolve().parent / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S")
+def fail(message: str, code: int = 2) -> typer.Exit:
+    errors.print(f"[red]Fehler:[/red] {message}")
+    return typer.Exit(code)
 
 
-def run_eval(
-    questions_files: list[Path] | None = None,
-    generator: str | None = None,
-    out: Path | None = None,
-    compare: Path | None = None,
-    gate: bool = False,
-    thresholds: Path | None = None,
-) -> None:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+@contextmanager
+def progress_lines() -> Iterator[Progress]:
+    """A progress callback: a live bar on a terminal, else a line every 10 % (logs, CI)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TaskID, TextColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
 
+    if not errors.is_terminal:
+        shown: dict[str, int] = {}
+
+        def line(stage: str, done: int, total: int) -> None:
+            step = max(total // 10, 1)
+            if done == total or done // step > shown.get(stage, -1):
+                shown[stage] = done // step
+                errors.print(f"{stage}: {done}/{total}")
+
+        yield line
+        return
+    with Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+             console=errors, transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        yield update
+
+
+def corpus_engine(generator: str | None = None) -> AnswerEngine:
+    """The engine over the configured index; a clear error when it is empty."""
     from assistant.answer import AnswerEngine
     from assistant.settings import load_settings
-    from eval.gate import check, load_thresholds
-    from eval.questions import load_questions
-    from eval.report import VERDICT_DE, fmt, fmt_delta, run_info, write_report
-    from eval.runner import run_questions
-    from ingest.errors import LotseError
 
     if generator not in (None, "extractive", "openai"):
-        errors.print(f"[red]Fehler:[/red] unbekannter Generator '{generator}' (extractive oder openai)")
-        raise typer.Exit(2)
+        raise fail(f"unbekannter Generator '{generator}' (extractive oder openai)")
     settings = load_settings()
     if generator:
         settings.generator.backend = generator  # type: ignore[assignment]
-    questions = load_questions(questions_files)
-    if not questions:
-        errors.print("[red]Fehler:[/red] keine Fragen gefunden")
-        raise typer.Exit(2)
-    out = out or _default_out()
-    try:
-        engine = AnswerEngine(settings)
-        if engine.index.store.count() == 0:
-            errors.print("[red]Fehler:[/red] der Index ist leer – zuerst `lotse ingest` ausführen.")
-            raise typer.Exit(2)
-        started = datetime.now()
-        with Progress(TextColumn("Fragen"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
-                      console=errors, transient=True) as bar:
-            task = bar.add_task("eval", total=len(questions))
-            results = run_questions(engine, questions, progress=lambda done: bar.update(task, completed=done))
-    except LotseError as exc:
-        errors.print(f"[red]Fehler:[/red] {exc.message}")
-        raise typer.Exit(2)
-    seconds = (datetime.now() - started).total_seconds()
-    written = write_report(out, questions, results, run_info(engine, questions_files, started=started.isoformat(timespec="seconds"),
-                                                             seconds=round(seconds, 1)), compare_with=compare)
-    metrics = written.report["metrics"]
-    table = Table("Metrik", "Wert", title=f"Auswertung: {len(questions)} Fragen, Generator {settings.generator.backend}")
+    engine = AnswerEngine(settings)
+    if engine.index.store.count() == 0:
+        raise fail("der Index ist leer – zuerst `lotse ingest` ausführen.")
+    return engine
+
+
+def _print_metrics(report: dict[str, object], title: str) -> None:
+    metrics = report["metrics"]
+    splits = report.get("by_split") or {}
+    assert isinstance(metrics, dict) and isinstance(splits, dict)
+    from eval.report import fmt
+
+    table = Table("Metrik", "alle", *splits, title=title)
     for name in MAIN_METRICS:
         if name in metrics:
-            table.add_row(name, fmt(name, metrics[name]))
+            table.add_row(name, fmt(name, metrics[name]), *(fmt(name, splits[s].get(name)) for s in splits))
     console.print(table)
-    if written.comparison is not None:
-        diff = Table("Metrik", "vorher", "nachher", "Δ", "", title="Vergleich")
-        colors = {"better": "green", "worse": "red", "same": "dim"}
-        for d in written.comparison.metrics:
-            diff.add_row(d.metric, fmt(d.metric, d.before), fmt(d.metric, d.after), fmt_delta(d.metric, d.delta),
-                         f"[{colors[d.verdict]}]{VERDICT_DE[d.verdict]}[/]")
-        console.print(diff)
-        c = written.comparison
-        console.print(f"Jetzt nicht mehr bestanden: {', '.join(c.now_failing) or '–'}")
-        console.print(f"Jetzt bestanden: {', '.join(c.now_passing) or '–'}")
+
+
+def _gate(metrics: dict[str, float | None], thresholds: Path | None, external: dict[str, dict[str, float | None]] | None = None) -> None:
+    from eval.gate import check, check_external, format_violations, load_thresholds
+
+    limits = load_thresholds(thresholds)
+    violations = check(metrics, limits) + (check_external(external, limits) if external is not None else [])
+    if violations:
+        errors.print(f"[red]{format_violations(violations)}[/red]")
+        raise typer.Exit(1)
+    console.print(f"[green]Qualitätsschwellen eingehalten[/green] (Preset {limits.preset or '–'}).")
+
+
+def run_eval(questions_files: list[Path] | None = None, generator: str | None = None, out: Path | None = None,
+             compare: Path | None = None, gate: bool = False, thresholds: Path | None = None, split: str | None = None) -> None:
+    """The question set through Lotse; report.md/json/png; the gate checks the test split."""
+    from eval.questions import load_questions
+    from eval.report import run_info, write_report
+    from eval.runner import run_questions
+
+    questions = load_questions(questions_files, split=split)  # type: ignore[arg-type]
+    if not questions:
+        raise fail("keine Fragen gefunden")
+    out = out or Path(__file__).resolve().parent / "runs" / datetime.now().strftime("%Y%m%d-%H%M%S")
+    try:
+        engine = corpus_engine(generator)
+        started = datetime.now()
+        with progress_lines() as progress:
+            results = run_questions(engine, questions, progress=lambda done: progress("Fragen", done, len(questions)))
+    except LotseError as exc:
+        raise fail(exc.message) from exc
+    info = run_info(engine, questions_files, started=started.isoformat(timespec="seconds"),
+                    seconds=round((datetime.now() - started).total_seconds(), 1))
+    written = write_report(out, questions, results, info, compare_with=compare)
+    _print_metrics(written.report, f"Auswertung: {len(questions)} Fragen, Generator {engine.settings.generator.backend}")
     console.print(f"Bericht: {written.markdown_path} (auch report.json, chart.png)")
     if gate:
-        violations = check(metrics, load_thresholds(thresholds))
-        if violations:
-            errors.print("[red]Qualitätsschwellen verletzt:[/red]")
-            for v in violations:
-                errors.print(f"  - {v}")
-            raise typer.Exit(1)
-        console.print("[green]Qualitätsschwellen eingehalten.[/green]")
+        _gate(written.report["by_split"].get("test", {}), thresholds)
 
 
 @app.callback()
-def main(
-    ctx: typer.Context,
-    questions: QuestionsOpt = None,
-    generator: GeneratorOpt = None,
-    out: OutOpt = None,
-    compare: CompareOpt = None,
-    gate: GateOpt = False,
-    thresholds: ThresholdsOpt = None,
-) -> None:
+def main(ctx: typer.Context, questions: QuestionsOpt = None, generator: GeneratorOpt = None, out: OutOpt = None,
+         compare: CompareOpt = None, gate: GateOpt = False, thresholds: ThresholdsOpt = None, split: SplitOpt = None) -> None:
     """Auswertung: ohne Unterbefehl läuft das Fragenset (wie `lotse eval run`)."""
     if ctx.invoked_subcommand is None:
-        run_eval(questions, generator, out, compare, gate, thresholds)
+        run_eval(questions, generator, out, compare, gate, thresholds, split)
 
 
 @app.command("run")
-def run_command(
-    questions: QuestionsOpt = None,
-    generator: GeneratorOpt = None,
-    out: OutOpt = None,
-    compare: CompareOpt = None,
-    gate: GateOpt = False,
-    thresholds: ThresholdsOpt = None,
-) -> None:
+def run_command(questions: QuestionsOpt = None, generator: GeneratorOpt = None, out: OutOpt = None, compare: CompareOpt = None,
+                gate: GateOpt = False, thresholds: ThresholdsOpt = None, split: SplitOpt = None) -> None:
     """Schickt das Fragenset durch Lotse und schreibt report.md, report.json und chart.png."""
-    run_eval(questions, generator, out, compare, gate, thresholds)
+    run_eval(questions, generator, out, compare, gate, thresholds, split)
 
 
-@app.command("xquad")
-def xquad_command(
-    data: Annotated[Path | None, typer.Option("--data", help="XQuAD-Datei (Standard: ../shared/data/xquad.de.json neben dem Repository)")] = None,
-    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Nur die ersten N Fragen (schneller Lauf)")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Ordner für xquad.json und xquad.md")] = None,
+def _sets(names: str | None, data: Path | None) -> list:  # type: ignore[type-arg]
+    from eval.datasets import load_sets
+
+    return load_sets([n.strip() for n in names.split(",") if n.strip()] if names else None, data)
+
+
+@app.command("external")
+def external_command(
+    sets: SetsOpt = None, data: DataOpt = None, out: OutOpt = None, gate: GateOpt = False, thresholds: ThresholdsOpt = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Nur die ersten N Fragen je Satz (schneller Lauf)")] = None,
+    own: Annotated[bool, typer.Option("--own/--no-own", help="Das eigene Fragenset (dev, test) mit in die Tabelle")] = True,
 ) -> None:
-    """Retrieval-Benchmark auf XQuAD-de: dicht, Stichwort und fusioniert (hit@1, hit@5, MRR@10)."""
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeRemainingColumn,
-    )
+    """Eigenes Fragenset und externe deutsche Sätze nebeneinander: dicht, Stichwort, fusioniert, Ende-zu-Ende."""
+    from eval.external import run_external
+    from eval.external_report import external_row, own_rows, write
+    from eval.questions import load_questions
+    from eval.runner import run_questions
 
+    try:
+        external_sets = _sets(sets, data)
+        engine = corpus_engine()
+        with progress_lines() as progress:
+            rows = []
+            if own:
+                questions = load_questions()
+                results = run_questions(engine, questions, lambda d: progress("eigene Fragen", d, len(questions)))
+                rows += own_rows(questions, results)
+            rows += [external_row(r) for r in run_external(engine.settings, external_sets, limit, progress=progress)]
+    except LotseError as exc:
+        raise fail(exc.message) from exc
+    info = {"preset": engine.settings.preset, "fusion": engine.settings.retrieval.fusion, "embedder": engine.index.embedder.name}
+    path = write(rows, info, out or Path(__file__).resolve().parent / "runs" / f"external-{datetime.now():%Y%m%d-%H%M%S}")
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+    if gate:
+        _gate({}, thresholds, {r.name: r.__dict__ for r in rows})
+
+
+@app.command("tune")
+def tune_command(
+    sets: SetsOpt = None, data: DataOpt = None,
+    preset: Annotated[str, typer.Option("--preset", help="Name (assistant/presets/<Name>.yaml) oder Pfad des Presets")] = "default",
+) -> None:
+    """Stimmt Fusion, Ablehnung und Folgefragen auf den Abstimmungsdaten ab und schreibt das Preset."""
+    from eval.preset import run_tuning, save
+    from eval.questions import load_questions
+
+    try:
+        external_sets = _sets(sets, data)
+        engine = corpus_engine()
+        with progress_lines() as progress:
+            result = run_tuning(engine.settings, engine, load_questions(), external_sets, progress)
+    except LotseError as exc:
+        raise fail(exc.message) from exc
+    path = save(result, preset, external_sets)
+    console.print(f"Preset geschrieben: {path} (Fusion: {result.chosen}); Tabellen: {path.with_name(path.stem + '-tuning.md')}")
+
+
+@app.command("relevance")
+def relevance_command() -> None:
+    """Findet je Frage alle Abschnitte, die alle Schlüsselfakten enthalten, und speichert sie (eval/relevance.yaml)."""
     from assistant.settings import load_settings
-    from eval.xquad import DEFAULT_DATA, run_xquad, write_xquad
+    from eval.questions import load_questions, write_relevance
+    from ingest.loaders import load_file
+    from ingest.pipeline import scan
 
-    path = data or DEFAULT_DATA
-    if not path.exists():
-        errors.print(f"[red]Fehler:[/red] XQuAD-Datei {path} nicht gefunden (Option --data)")
-        raise typer.Exit(2)
-    labels = {"paragraphs": "Absätze einbetten", "questions": "Fragen einbetten"}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=errors, transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
-            bar.update(tasks[stage], completed=done)
-
-        result = run_xquad(load_settings(), path, limit=limit, progress=progress)
-    table = Table("Verfahren", "hit@1", "hit@5", "MRR@10",
-                  title=f"XQuAD-de: {result.questions} Fragen, {result.paragraphs} Absätze, {result.embedder}")
-    for method, values in result.metrics.items():
-        table.add_row(method, *(f"{values[m]:.3f}" for m in ("hit@1", "hit@5", "MRR@10")))
-    console.print(table)
-    console.print(f"[dim]{result.seconds.get('total', 0):.1f} s (Absatzvektoren {'aus dem Cache' if result.cached else 'neu berechnet'})[/dim]")
-    if out:
-        json_path, md_path = write_xquad(result, out)
-        console.print(f"Geschrieben: {md_path}, {json_path}")
+    settings = load_settings()
+    try:
+        docs = {d.doc_id: d for d in (load_file(p, settings.ingest) for p in scan([settings.paths.corpus_dir]))}
+    except LotseError as exc:
+        raise fail(exc.message) from exc
+    path = write_relevance(load_questions(), docs)
+    console.print(f"Geschrieben: {path}")
 
 
 @report_app.command("gaps")
@@ -210,7 +256,7 @@ def gaps_command(
 
     settings = load_settings()
     store = FeedbackStore(settings.db, settings.paths.data_dir)
-    report = gaps_report(store, build_embedder(settings.embedder), days, threshold)
+    report = gaps_report(store, build_embedder(settings.embedder, settings.paths.models()), days, threshold)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.markdown, encoding="utf-8")

@@ -24,17 +24,24 @@ THRESHOLDS = Path(__file__).parent / "thresholds.yaml"
 class Thresholds:
     minimum: dict[str, float] = field(default_factory=dict)
     maximum: dict[str, float] = field(default_factory=dict)
+    external: dict[str, dict[str, float]] = field(default_factory=dict)  # set row -> column -> minimum
+    preset: str = ""  # the preset the thresholds were measured with
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> Thresholds:
         data = dict(data or {})
         maximum = data.pop("max", None) or {}
         minimum = data.pop("min", None) or {}
+        external = data.pop("external", None) or {}
+        preset = str(data.pop("preset", "") or "")
         for key, value in data.items():
             if isinstance(value, Mapping):
-                raise TypeError(f"unbekannter Abschnitt '{key}' in den Schwellenwerten (erlaubt: min, max)")
+                raise TypeError(f"unbekannter Abschnitt '{key}' in den Schwellenwerten (erlaubt: min, max, external)")
             minimum[key] = value
-        return cls({str(k): float(v) for k, v in minimum.items()}, {str(k): float(v) for k, v in maximum.items()})
+        return cls(
+            {str(k): float(v) for k, v in minimum.items()}, {str(k): float(v) for k, v in maximum.items()},
+            {str(s): {str(k): float(v) for k, v in cols.items()} for s, cols in external.items()}, preset,
+        )
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,16 @@ def check(metrics: Mapping[str, float | None], thresholds: Thresholds) -> list[V
         if value is None or value > limit + 1e-9:
             violations.append(Violation(metric, value, limit, "max"))
     return violations
+
+
+def check_external(rows: Mapping[str, Mapping[str, float | None]], thresholds: Thresholds) -> list[Violation]:
+    """Every external minimum a run misses (rows: set name -> column -> value)."""
+    return [
+        Violation(f"{name}: {column}", rows.get(name, {}).get(column), limit, "min")
+        for name, columns in thresholds.external.items()
+        for column, limit in columns.items()
+        if (value := rows.get(name, {}).get(column)) is None or value < limit - 1e-9
+    ]
 
 
 def format_violations(violations: list[Violation]) -> str:

@@ -10,7 +10,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, Field
 
-from ingest.chunking import parse_sections
+from ingest.chunking import SOURCE_HEADINGS, parse_sections
 from ingest.types import Document
 
 QUESTIONS_DIR = Path(__file__).parent / "questions"
@@ -35,25 +35,41 @@ class Question(BaseModel):
     key_facts: list[str] = Field(default_factory=list)
     follows: str | None = None
     split: Split | None = Field(None, description="dev: tune on it; test: report only (fixed in the YAML).")
+    also: list[Expected] = Field(
+        default_factory=list, description="Further sections holding all key facts (found by `lotse eval relevance`)."
+    )
 
     @property
     def answerable(self) -> bool:
         return self.kind != "unanswerable"
 
+    @property
+    def relevant(self) -> list[Expected]:
+        """Every section that answers the question: the expected ones and those holding all key facts."""
+        return [*self.expected, *(e for e in self.also if e not in self.expected)]
 
-def load_questions(paths: Iterable[Path] | None = None) -> list[Question]:
-    """Questions from the given YAML files (default: every file in eval/questions/), in order."""
+
+RELEVANCE = Path(__file__).parent / "relevance.yaml"
+
+
+def load_questions(paths: Iterable[Path] | None = None, split: Split | None = None) -> list[Question]:
+    """Questions from the given YAML files (default: every file in eval/questions/), in order,
+    with the sections `eval/relevance.yaml` records as holding their key facts too."""
     files = list(paths) if paths is not None else sorted(QUESTIONS_DIR.glob("*.yaml"))
+    stored = yaml.safe_load(RELEVANCE.read_text(encoding="utf-8")) if RELEVANCE.exists() else {}
     questions: list[Question] = []
     for path in files:
-        items = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        questions.extend(Question.model_validate(item) for item in items)
-    return questions
+        for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            question = Question.model_validate(item)
+            question.also = [Expected.model_validate(e) for e in (stored or {}).get(question.id, [])]
+            questions.append(question)
+    return [q for q in questions if split is None or q.split == split]
 
 
 def fact_matches(fact: str, text: str) -> bool:
-    """Does a key fact (plain string, case-insensitive, or 're:' regex) occur in text?"""
-    text = " ".join(text.split())
+    """Does a key fact (plain string, case-insensitive, or 're:' regex) occur in text?
+    Markdown emphasis does not count: `**65 %**` holds "65 %"."""
+    text = " ".join(re.sub(r"\*\*|__", "", text).split())
     if fact.startswith("re:"):
         return re.search(fact[3:], text, re.I) is not None
     return " ".join(fact.split()).lower() in text.lower()
@@ -123,3 +139,40 @@ def validate(questions: list[Question], docs: dict[str, Document]) -> list[str]:
             if texts and not any(fact_matches(fact, t) for t in texts):
                 problems.append(f"{q.id}: key fact '{fact}' steht in keinem erwarteten Abschnitt")
     return problems
+
+
+def _holding_sections(q: Question, docs: dict[str, Document], sections: dict[str, dict[str, str]]) -> list[Expected]:
+    """The deepest sections of the corpus whose text holds every key fact of `q`."""
+    found: list[tuple[str, tuple[str, ...]]] = []
+    for doc_id, doc in docs.items():
+        for section in parse_sections(doc):
+            path = section.path
+            if len(path) < 2 or SOURCE_HEADINGS.match(path[-1]) or path[-1] == doc.title:
+                continue
+            text = sections[doc_id].get(path[-1], "")
+            if all(fact_matches(f, text) for f in q.key_facts):
+                found.append((doc_id, path))
+    deepest = [(d, p) for d, p in found if not any(d == d2 and len(p2) > len(p) and p2[: len(p)] == p for d2, p2 in found)]
+    return [Expected(doc=d, section=p[-1]) for d, p in dict.fromkeys(deepest)]
+
+
+def find_relevance(questions: list[Question], docs: dict[str, Document]) -> dict[str, list[dict[str, str]]]:
+    """Per answerable question, the sections beyond `expected` that hold all its key facts."""
+    sections = {doc_id: section_texts(doc) for doc_id, doc in docs.items()}
+    out: dict[str, list[dict[str, str]]] = {}
+    for q in questions:
+        if not q.answerable:
+            continue
+        extra = [e for e in _holding_sections(q, docs, sections) if e not in q.expected]
+        if extra:
+            out[q.id] = [e.model_dump() for e in extra]
+    return out
+
+
+def write_relevance(questions: list[Question], docs: dict[str, Document], path: Path | None = None) -> Path:
+    """Store the found sections (eval/relevance.yaml), which `load_questions` reads back."""
+    path = path or RELEVANCE
+    header = "# Written by `lotse eval relevance`: sections that hold all key facts of a question besides\n# its expected ones. They count as correct in retrieval and citation metrics. Do not edit.\n"
+    body = yaml.safe_dump(find_relevance(questions, docs), allow_unicode=True, sort_keys=True, width=200)
+    path.write_text(header + body, encoding="utf-8")
+    return path

@@ -24,7 +24,7 @@ ANSWERABLE_METRICS = (
     "citation precision", "citation recall", "false refusals",
 )
 UNANSWERABLE_METRICS = ("true refusals",)
-LOWER_IS_BETTER = ("false refusals", "invented citations")
+LOWER_IS_BETTER = ("false refusals", "invented citations", "hygiene violations", "words per answer")
 NEUTRAL = ("questions",)
 # columns of the per-group tables and bars of the chart
 GROUP_COLUMNS = (
@@ -98,6 +98,7 @@ def build_report(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": dict(run or {}),
         "metrics": summarize(questions, results),
+        "by_split": _groups(questions, results, "split"),
         "by_kind": _groups(questions, results, "kind"),
         "by_lang": _groups(questions, results, "lang"),
         "by_paraphrase": {
@@ -197,8 +198,10 @@ def compare_reports(before: dict[str, Any], after: dict[str, Any]) -> Comparison
 def fmt(metric: str, value: float | None) -> str:
     if value is None:
         return "–"
-    if metric in ("questions", "invented citations"):
+    if metric in ("questions", "invented citations", "hygiene violations"):
         return str(int(value))
+    if metric == "words per answer":
+        return f"{value:.1f}"
     return f"{value:.3f}"
 
 
@@ -214,9 +217,12 @@ def _escape(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def metrics_table(metrics: dict[str, float | None]) -> str:
-    lines = ["| Metrik | Wert |", "|---|---:|"]
-    lines += [f"| {m} | {fmt(m, v)} |" for m, v in metrics.items()]
+def metrics_table(metrics: dict[str, float | None], splits: dict[str, dict[str, float | None]] | None = None) -> str:
+    """All metrics, overall and per split (dev: tuned on; test: reported and gated)."""
+    names = [n for n in ("dev", "test") if n in (splits or {})]
+    lines = ["| Metrik | alle | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    for m, v in metrics.items():
+        lines.append(f"| {m} | {fmt(m, v)} | " + " | ".join(fmt(m, (splits or {})[n].get(m)) for n in names) + " |")
     return "\n".join(lines)
 
 
@@ -250,7 +256,7 @@ def _failure_markdown(entry: dict[str, Any]) -> str:
     lines = [head, "", f"**Frage:** {_escape(entry['question'])}", ""]
     lines.append("**Warum:** " + "; ".join(entry.get("reasons") or failure_reasons(entry)))
     lines.append("")
-    lines.append("Erwartet:")
+    lines.append(f"Erwartet ({entry.get('split') or '–'}):")
     if entry["answerable"]:
         for exp in entry.get("expected", []):
             lines.append(f"- Abschnitt: `{exp['doc']}` › {_escape(exp['section'])}")
@@ -284,9 +290,9 @@ def render_markdown(report: dict[str, Any], comparison: Comparison | None = None
         (f"Erstellt {report['created']} · {len(report['questions'])} Fragen · "
          f"{len(failing)} nicht bestanden"),
         "",
-        "## Gesamt",
+        "## Gesamt (dev: abgestimmt, test: berichtet und im Gate)",
         "",
-        metrics_table(report["metrics"]),
+        metrics_table(report["metrics"], report.get("by_split")),
         "",
     ]
     if comparison is not None:
@@ -393,7 +399,7 @@ def run_info(engine: Any, question_files: Sequence[Path] | None = None, **extra:
     """The settings of a run worth recording: generator, index, embedder, retrieval, refusal."""
     settings = engine.settings
     gen = settings.generator
-    info: dict[str, Any] = {"generator": gen.backend}
+    info: dict[str, Any] = {"generator": gen.backend, "preset": settings.preset}
     if gen.backend == "openai":
         info["model"] = f"{gen.openai.model} @ {gen.openai.base_url}"
     info.update({

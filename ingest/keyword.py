@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.settings import KeywordSettings
+from ingest.thesaurus import Thesaurus
 from ingest.types import ChunkFacets, Filters, KeywordHit, StoredChunk
 
 _WORD_RE = re.compile(r"[0-9]+(?:[.,][0-9]+)*|[^\W\d_]+(?:-[^\W\d_]+)*", re.UNICODE)
@@ -41,6 +42,21 @@ def _stopwords(language: str) -> frozenset[str]:
 
 
 _LINKS = ("", "s", "es", "n", "en", "er", "e")
+_ABBREVIATION = re.compile(r"((?:[A-ZÄÖÜ][\w-]*\s+){0,2}[A-ZÄÖÜ][\w-]*)\s+\(([A-ZÄÖÜ][A-Za-zÄÖÜ]{1,6})\)")
+
+
+def abbreviations(texts: Sequence[str]) -> dict[str, list[str]]:
+    """Abbreviations the texts define, "Datenschutz-Folgenabschätzung (DSFA)": abbreviation -> long words.
+    Only where the long form starts with the abbreviation's first letter (not "TwinBy (Bayern)")."""
+    found: dict[str, list[str]] = {}
+    for text in texts:
+        for long, short in _ABBREVIATION.findall(text):
+            words = long.split()[-max(1, min(3, len(short) - 1)) :]
+            while words and words[0][0].lower() != short[0].lower():
+                words = words[1:]
+            if words and short.upper() != short.lower() and short not in found:
+                found[short] = words
+    return found
 MIN_PART = 5
 
 
@@ -137,6 +153,9 @@ class BM25Index:
         self.ids = ids
         self.facets = facets
         self._masks: OrderedDict[Filters, npt.NDArray[np.bool_]] = OrderedDict()
+        self._positions: dict[str, int] | None = None
+        self.thesaurus: Thesaurus | None = None
+        self.abbreviations: dict[str, list[str]] = {}  # stem of an abbreviation <-> stems of its long form
         self._mask_cache = mask_cache
         self._lock = threading.Lock()
 
@@ -153,7 +172,21 @@ class BM25Index:
         if tokens:
             retriever.index(tokens, show_progress=False)
         facets = [ChunkFacets.of(c) for c in chunks]
-        return cls(analyzer, retriever, [c.chunk_id for c in chunks], facets, settings.mask_cache)
+        index = cls(analyzer, retriever, [c.chunk_id for c in chunks], facets, settings.mask_cache)
+        index.thesaurus = Thesaurus.load(settings.thesaurus, analyzer.stem)
+        index.abbreviations = index.pair_abbreviations(abbreviations(texts))
+        return index
+
+    def pair_abbreviations(self, found: dict[str, list[str]]) -> dict[str, list[str]]:
+        """Both directions, analysed: the abbreviation's stem -> the long form's, and back."""
+        pairs: dict[str, list[str]] = {}
+        for short, long in found.items():
+            short_terms, long_terms = self.analyzer(short), self.analyzer(" ".join(long))
+            for s in short_terms:
+                pairs.setdefault(s, []).extend(long_terms)
+            if long_terms:
+                pairs.setdefault(self.analyzer.stem(self.analyzer.words(" ".join(long))[-1]), []).extend(short_terms)
+        return {k: list(dict.fromkeys(v)) for k, v in pairs.items()}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -171,16 +204,71 @@ class BM25Index:
         indptr = self._retriever.scores["indptr"]
         return int(indptr[token + 1] - indptr[token])
 
+    def holders(self, term: str) -> npt.NDArray[np.int32]:
+        """The positions (in `ids`) of the chunks that hold an analysed term."""
+        token = self._retriever.vocab_dict.get(term) if self._retriever is not None else None
+        if token is None:
+            return np.zeros(0, dtype=np.int32)
+        indptr = self._retriever.scores["indptr"]
+        return np.asarray(self._retriever.scores["indices"][indptr[token] : indptr[token + 1]], dtype=np.int32)
+
+    def coverage(self, query: str, positions: Sequence[int | None]) -> npt.NDArray[np.float64]:
+        """Per chunk (by position): the IDF-weighted share of the query's terms it holds."""
+        terms = list(dict.fromkeys(self.analyzer(query)))
+        weights = np.array([self.idf(t) for t in terms])
+        out = np.zeros(len(positions))
+        if not terms or weights.sum() <= 0:
+            return out
+        where = {p: i for i, p in enumerate(positions) if p is not None}
+        for term, weight in zip(terms, weights):
+            for p in self.holders(term):
+                if int(p) in where:
+                    out[where[int(p)]] += weight
+        return out / weights.sum()
+
+    def share(self, query: str, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+        """Per text: the IDF-weighted share of the query's terms it holds (e.g. a chunk's heading)."""
+        terms = list(dict.fromkeys(self.analyzer(query)))
+        weights = {t: self.idf(t) for t in terms}
+        total = sum(weights.values())
+        if not terms or total <= 0:
+            return np.zeros(len(texts))
+        return np.array([sum(w for t, w in weights.items() if t in set(self.analyzer(text))) / total for text in texts])
+
     def idf(self, term: str) -> float:
         """Inverse document frequency, highest for terms the corpus does not know."""
         return math.log((len(self.ids) + 1) / (self.document_frequency(term) + 0.5))
 
-    def search(self, query: str, k: int, filters: Filters | None = None) -> list[KeywordHit]:
-        """The k best chunks for a query among those the filters allow."""
-        terms = self.analyzer(query)
+    def scores(self, query: str | list[str]) -> npt.NDArray[np.float32]:
+        """The BM25 score of every chunk (in `ids` order) for a query (or its analysed terms)."""
+        terms = self.analyzer(query) if isinstance(query, str) else query
         if not self.ids or not terms:
-            return []
-        scores = np.asarray(self._retriever.get_scores(terms), dtype=np.float32)
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(terms), dtype=np.float32)
+
+    def expansion(self, query: str, max_df: int = 2, per_word: int = 3) -> list[str]:
+        """Terms to search besides the query's own: the long form of an abbreviation the corpus
+        defines and back ("DSFA" <-> "Datenschutz-Folgenabschätzung"), and synonyms the corpus
+        knows for query words it knows at most `max_df` times (the rarest `per_word` of each)."""
+        terms = set(self.analyzer(query))
+        found: list[str] = []
+        for word in self.analyzer.words(query):
+            stem = self.analyzer.stem(word)
+            found += [t for t in self.abbreviations.get(stem, []) if t not in terms]
+            if self.thesaurus is not None and self.document_frequency(stem) <= max_df:
+                known = [s for s in self.thesaurus.synonyms(stem) if s not in terms and self.document_frequency(s) > 0]
+                found += sorted(known, key=lambda s: (self.document_frequency(s), s))[:per_word]
+        return list(dict.fromkeys(found))
+
+    def position(self, chunk_id: str) -> int | None:
+        """Where a chunk sits in `ids` (and in `scores`)."""
+        if self._positions is None:
+            self._positions = {cid: i for i, cid in enumerate(self.ids)}
+        return self._positions.get(chunk_id)
+
+    def search(self, query: str, k: int, filters: Filters | None = None, scores: npt.NDArray[np.float32] | None = None) -> list[KeywordHit]:
+        """The k best chunks for a query among those the filters allow (`scores`: from `scores()`)."""
+        scores = self.scores(query) if scores is None else scores
         if filters is not None and filters.narrows:
             scores = np.where(self.mask(filters), scores, 0.0)
         k = min(k, int(np.count_nonzero(scores > 0)))
@@ -216,7 +304,7 @@ class BM25Index:
             self._retriever.save(str(target / "bm25"), show_progress=False)
         lexicon = sorted(self.analyzer.lexicon) if self.analyzer.lexicon is not None else None
         facets = [dataclasses.asdict(f) for f in self.facets]
-        chunks = {"identity": identity, "lexicon": lexicon, "ids": self.ids, "facets": facets}
+        chunks = {"identity": identity, "lexicon": lexicon, "ids": self.ids, "facets": facets, "abbreviations": self.abbreviations}
         (target / "chunks.json").write_text(json.dumps(chunks), encoding="utf-8")
         (target / "meta.json").write_text(json.dumps({"identity": identity, "size": len(self.ids)}), encoding="utf-8")
         tmp = directory / "CURRENT.tmp"
@@ -247,13 +335,16 @@ class BM25Index:
             stamp = (directory / "CURRENT").read_text(encoding="utf-8").strip()
             retriever = bm25s.BM25.load(str(directory / stamp / "bm25"), show_progress=False)
         facets = [ChunkFacets(**{**f, "tags": tuple(f["tags"])}) for f in data["facets"]]
-        return cls(analyzer, retriever, data["ids"], facets, settings.mask_cache)
+        index = cls(analyzer, retriever, data["ids"], facets, settings.mask_cache)
+        index.thesaurus = Thesaurus.load(settings.thesaurus, analyzer.stem)
+        index.abbreviations = dict(data.get("abbreviations") or {})
+        return index
 
 
 def keyword_identity(settings: KeywordSettings) -> str:
     """Everything that decides how the saved keyword index was built."""
     parts = f"snowball-{settings.language}{'+decompound' if settings.decompound else ''}"
-    return f"{parts}|k1={settings.bm25_k1:g}|b={settings.bm25_b:g}|v2"
+    return f"{parts}|k1={settings.bm25_k1:g}|b={settings.bm25_b:g}|v3"
 
 
 def _read_current(directory: Path, name: str) -> dict[str, Any] | None:

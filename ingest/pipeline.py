@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,10 +23,27 @@ from ingest.errors import IngestCode, LotseError
 from ingest.index import Index
 from ingest.loaders import content_hash, load_bytes, read_file
 from ingest.settings import IndexSettings
-from ingest.types import Chunk, Document, IngestReport, StoredChunk
+from ingest.types import Chunk, Document, IngestReport, StoredChunk, Vector
+from ingest.units import split_units, unit_ids
 
 Progress = Callable[[int, int], None]
 SKIPPED_NAMES = ("README.md", "README", "README.txt")
+# Test hook for the crash test (tests/integration/test_crash.py), inert unless the variable is set.
+PAUSE_AFTER_FIRST_WRITE = "LOTSE_TEST_PAUSE_AFTER_FIRST_WRITE"
+
+
+def _pause_after_first_write_for_tests() -> None:
+    """With LOTSE_TEST_PAUSE_AFTER_FIRST_WRITE=<file>: create that file, then block until killed.
+
+    Called once, right after the first document's chunks were written to the store, so a test
+    can kill the ingest at exactly that point (never set this in production).
+    """
+    marker = os.environ.get(PAUSE_AFTER_FIRST_WRITE)
+    if not marker:
+        return
+    Path(marker).touch()
+    while True:
+        time.sleep(0.1)
 
 
 def display_path(path: Path) -> str:
@@ -60,6 +77,7 @@ class _Group:
     """The chunks of one content hash as found in the store."""
 
     ids: list[str] = field(default_factory=list)
+    units: dict[str, int] = field(default_factory=dict)  # chunk id -> its unit count
     n_chunks: int = 0
     sources: tuple[str, ...] = ()
     doc_id: str = ""
@@ -74,6 +92,7 @@ def _read_state(index: Index) -> dict[str, _Group]:
     for stored in index.store.iter_all():
         group = groups[stored.content_hash]
         group.ids.append(stored.chunk_id)
+        group.units[stored.chunk_id] = stored.n_units
         group.n_chunks = stored.n_chunks
         group.sources = stored.sources
         group.doc_id = stored.doc_id
@@ -82,6 +101,69 @@ def _read_state(index: Index) -> dict[str, _Group]:
 
 def _under(source: str, roots: list[str]) -> bool:
     return any(source == r or source.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+@dataclass
+class _Scan:
+    """What the files under the roots hold now, against what the store holds."""
+
+    present: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))  # content hash -> sources
+    pending: dict[str, Document] = field(default_factory=dict)  # content hash -> document to embed
+    failed: set[str] = field(default_factory=set)
+
+
+def _scan_files(roots: list[Path], settings: IndexSettings, state: dict[str, _Group], path_hashes: dict[str, set[str]],
+                report: IngestReport, on_failure: Callable[[str, str], None] | None) -> _Scan:
+    found = _Scan()
+    for path in scan(roots):
+        source = display_path(path)
+        try:
+            data = read_file(path, settings.ingest)
+            digest = content_hash(data)
+            if not (digest in state and state[digest].complete) and digest not in found.pending:
+                found.pending[digest] = load_bytes(path, data, settings.ingest)
+        except LotseError as exc:
+            report.failed.append((source, exc.message))
+            found.failed.add(source)
+            if on_failure:
+                on_failure(source, exc.message)
+            continue
+        found.present[digest].append(source)
+        previous = path_hashes.get(source, set())
+        (report.unchanged if digest in previous else report.changed if previous else report.new).append(source)
+    return found
+
+
+def _drop_gone(index: Index, state: dict[str, _Group], present: dict[str, list[str]], protected: set[str],
+               root_names: list[str], written: set[str]) -> int:
+    """Delete the chunks (and unit vectors) of content that is gone. Content that failed to load
+    this time is kept (nothing indexed is lost), and so is what came from outside the roots."""
+    removed: list[tuple[str, int]] = []  # (chunk id, unit count)
+    for digest, group in state.items():
+        outside = [s for s in group.sources if s and not _under(s, root_names)]
+        if digest in present:
+            present[digest] = sorted(set(present[digest]) | set(outside))
+        elif digest in protected:
+            continue
+        elif outside and group.complete:
+            present[digest] = outside
+        else:
+            # an unchanged section of an edited document keeps its id and was just rewritten
+            removed.extend((i, group.units.get(i, 0)) for i in group.ids if i not in written)
+    index.store.delete([i for i, _ in removed])
+    index.units.delete([u for i, n in removed for u in unit_ids(i, n)])
+    return len(removed)
+
+
+def _relabel(index: Index, state: dict[str, _Group], present: dict[str, list[str]], pending: dict[str, Document]) -> int:
+    """Record new source paths of unchanged content (a file moved or copied): no re-embedding."""
+    relabelled = 0
+    for digest, sources in present.items():
+        group = state.get(digest)
+        if group and digest not in pending and tuple(sorted(sources)) != tuple(sorted(group.sources)):
+            index.store.update_sources(index.store.get(group.ids), sorted(sources))
+            relabelled += 1
+    return relabelled
 
 
 def run_ingest(
@@ -102,69 +184,34 @@ def run_ingest(
     for digest, group in state.items():
         for source in group.sources:
             path_hashes[source].add(digest)
+    found = _scan_files(roots, settings, state, path_hashes, report, on_failure)
+    if not (strict and report.failed):
+        _assign_doc_ids(found.pending, state, found.present)
+        written = _embed(index, settings, found.pending, found.present, report, progress)
+        protected = {d for s in found.failed for d in path_hashes.get(s, set())}
+        removed = _drop_gone(index, state, found.present, protected, root_names, written)
+        current = {s for sources in found.present.values() for s in sources}
+        report.deleted = sorted(s for s in path_hashes if _under(s, root_names) and s not in current and s not in found.failed)
+        if found.pending or removed or _relabel(index, state, found.present, found.pending) or index.keyword_stale():
+            index.rebuild_keyword()
+        report.chunks_total = index.store.count()
+    report.seconds = time.perf_counter() - started
+    return report
 
-    present: dict[str, list[str]] = defaultdict(list)  # content hash -> current source paths
-    pending: dict[str, Document] = {}
-    failed_sources: set[str] = set()
-    for path in scan(roots):
-        source = display_path(path)
-        try:
-            data = read_file(path, settings.ingest)
-            digest = content_hash(data)
-            if not (digest in state and state[digest].complete) and digest not in pending:
-                pending[digest] = load_bytes(path, data, settings.ingest)
-        except LotseError as exc:
-            report.failed.append((source, exc.message))
-            failed_sources.add(source)
-            if on_failure:
-                on_failure(source, exc.message)
-            continue
-        present[digest].append(source)
-        previous = path_hashes.get(source, set())
-        if digest in previous:
-            report.unchanged.append(source)
-        elif previous:
-            report.changed.append(source)
-        else:
-            report.new.append(source)
 
-    if strict and report.failed:
-        report.seconds = time.perf_counter() - started
-        return report
-
-    _assign_doc_ids(pending, state, present)
+def index_documents(index: Index, settings: IndexSettings, docs: Sequence[Document], progress: Progress | None = None) -> IngestReport:
+    """Bring the index in line with documents held in memory (e.g. an external benchmark corpus):
+    new content is embedded, content no longer among `docs` is deleted."""
+    started = time.perf_counter()
+    report = IngestReport()
+    state = _read_state(index)
+    present: dict[str, list[str]] = {d.content_hash: [d.source_path] for d in docs}
+    pending = {d.content_hash: d for d in docs if not (d.content_hash in state and state[d.content_hash].complete)}
     written = _embed(index, settings, pending, present, report, progress)
-
-    # Drop what is gone; keep what failed to load this time (nothing indexed is lost) and
-    # what was indexed from paths outside this run's roots.
-    protected = {d for s in failed_sources for d in path_hashes.get(s, set())}
-    removed: list[str] = []
-    for digest, group in state.items():
-        outside = [s for s in group.sources if s and not _under(s, root_names)]
-        if digest in present:
-            present[digest] = sorted(set(present[digest]) | set(outside))
-        elif digest in protected:
-            continue
-        elif outside and group.complete:
-            present[digest] = outside
-        else:
-            # an unchanged section of an edited document keeps its id and was just rewritten
-            removed.extend(i for i in group.ids if i not in written)
-    index.store.delete(removed)
-    current = {s for sources in present.values() for s in sources}
-    report.deleted = sorted(
-        s for s in path_hashes if _under(s, root_names) and s not in current and s not in failed_sources
-    )
-
-    relabelled = 0
-    for digest, sources in present.items():
-        group = state.get(digest)
-        if group and digest not in pending and tuple(sorted(sources)) != tuple(sorted(group.sources)):
-            index.store.update_sources(index.store.get(group.ids), sorted(sources))
-            relabelled += 1
-
-    if pending or removed or relabelled or index.keyword_stale():
+    removed = _drop_gone(index, state, present, set(), [], written)
+    if pending or removed or index.keyword_stale():
         index.rebuild_keyword()
+    report.new = [d.source_path for d in pending.values()]
     report.chunks_total = index.store.count()
     report.seconds = time.perf_counter() - started
     return report
@@ -196,30 +243,42 @@ def _assign_doc_ids(pending: dict[str, Document], state: dict[str, _Group], pres
         pending[digest] = dataclasses.replace(doc, doc_id=doc_id)
 
 
+def _vectors(index: Index, texts: list[str], batch: int, report: IngestReport) -> Vector:
+    parts = []
+    t0 = time.perf_counter()
+    for start in range(0, len(texts), batch):
+        parts.append(index.embedder.embed_passages(texts[start : start + batch]))
+    report.embed_seconds += time.perf_counter() - t0
+    return np.vstack(parts) if parts else np.zeros((0, index.embedder.dim), dtype=np.float32)
+
+
 def _embed(index: Index, settings: IndexSettings, pending: dict[str, Document], present: dict[str, list[str]], report: IngestReport, progress: Progress | None) -> set[str]:
-    """Chunk, embed and upsert the pending documents; returns the chunk ids written."""
+    """Chunk, embed and upsert the pending documents (units first, then their chunks, so a
+    stored chunk always has its unit vectors); returns the chunk ids written."""
     written: set[str] = set()
     count = index.embedder.count_tokens
     planned = [(digest, doc, chunk_document(doc, settings.chunking, count)) for digest, doc in pending.items()]
     total = sum(len(chunks) for _, _, chunks in planned)
-    done = 0
     if progress:
         progress(0, total)
     batch = settings.embedder.batch_size
     for digest, doc, chunks in planned:
         if not chunks:
             continue
-        texts = [c.embed_text() for c in chunks]
-        vectors = []
-        for start in range(0, len(texts), batch):
-            t0 = time.perf_counter()
-            vectors.append(index.embedder.embed_passages(texts[start : start + batch]))
-            report.embed_seconds += time.perf_counter() - t0
-            done += len(texts[start : start + batch])
-            if progress:
-                progress(done, total)
+        units = [split_units(c.text) for c in chunks]
+        unit_keys = [(uid, c.chunk_id) for c, us in zip(chunks, units) for uid in unit_ids(c.chunk_id, len(us))]
+        unit_vectors = _vectors(index, [u.text for us in units for u in us], batch, report)
+        index.units.upsert([k for k, _ in unit_keys], [c for _, c in unit_keys], unit_vectors)
+        vectors = _vectors(index, [c.embed_text() for c in chunks], batch, report)
         sources = tuple(sorted(present[digest]))
-        index.store.upsert([stored_chunk(c, doc, sources, len(chunks)) for c in chunks], np.vstack(vectors))
+        stored = [dataclasses.replace(stored_chunk(c, doc, sources, len(chunks)), n_units=len(us)) for c, us in zip(chunks, units)]
+        index.store.upsert(stored, vectors)
         report.chunks_embedded += len(chunks)
+        report.units_embedded += len(unit_keys)
+        first_write = not written
         written.update(c.chunk_id for c in chunks)
+        if progress:
+            progress(report.chunks_embedded, total)
+        if first_write:
+            _pause_after_first_write_for_tests()
     return written

@@ -86,6 +86,11 @@ class KeywordSettings(BaseModel):
     decompound: bool = Field(
         True, description="Split compounds into parts found in the corpus vocabulary."
     )
+    thesaurus: Path | None = Field(
+        Path("/usr/share/openthesaurus-de/openthesaurus.txt"),
+        description="OpenThesaurus synonym file (Debian: openthesaurus-de-text) for expanding keyword queries; "
+        "missing file or unset: no expansion.",
+    )
     bm25_k1: float = Field(1.2, gt=0, description="BM25 term-frequency saturation k1.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 length normalisation b.")
     mask_cache: int = Field(

@@ -5,21 +5,29 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
+import string
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import index_unavailable
+import numpy as np
+
+from ingest.errors import configuration_error, index_unavailable
 from ingest.settings import ChromaSettings, ChunkingSettings
 from ingest.types import VISIBILITIES, Filters, StoredChunk, Vector
 
 PAGE_SIZE = 2000
+PROBE_TIMEOUT = 10.0  # seconds for the start-up check of a Chroma server
+
+log = logging.getLogger(__name__)
 
 
 def index_name(prefix: str, embedder_name: str, dim: int, chunking: ChunkingSettings) -> str:
     """Name an index by what made its vectors, so different settings never share one."""
     from ingest.chunking import CHUNKER_VERSION
     from ingest.loaders import LOADER_VERSION
+    from ingest.units import UNITS_VERSION
 
     identity = json.dumps(
         {
@@ -28,6 +36,7 @@ def index_name(prefix: str, embedder_name: str, dim: int, chunking: ChunkingSett
             "chunking": chunking.model_dump(),
             "chunker": CHUNKER_VERSION,
             "loader": LOADER_VERSION,
+            "units": UNITS_VERSION,
         },
         sort_keys=True,
     )
@@ -47,6 +56,7 @@ def to_metadata(chunk: StoredChunk) -> dict[str, str | int | bool]:
         "sources": "\n".join(chunk.sources),
         "content_hash": chunk.content_hash,
         "n_chunks": chunk.n_chunks,
+        "n_units": chunk.n_units,
         "section": json.dumps(list(chunk.section_path), ensure_ascii=False),
         "anchor": chunk.anchor,
         "page": chunk.page if chunk.page is not None else -1,
@@ -80,6 +90,7 @@ def from_metadata(chunk_id: str, text: str | None, meta: Mapping[str, Any] | Non
         sources=tuple(s for s in str(m.get("sources", "")).split("\n") if s),
         content_hash=str(m.get("content_hash", "")),
         n_chunks=int(m.get("n_chunks", 0)),
+        n_units=int(m.get("n_units", 0)),
     )
 
 
@@ -101,26 +112,92 @@ def where_clause(filters: Filters) -> dict[str, Any] | None:
 
 
 def open_client(settings: ChromaSettings, data_dir: Path) -> Any:
-    """A Chroma client: HttpClient when a host is configured, else PersistentClient on disk."""
+    """A Chroma client: HttpClient when a host is configured, else PersistentClient on disk.
+
+    A server is checked before the client is made, with one authenticated call, so a wrong
+    or missing token stops the start with a clear message instead of failing at the first
+    question. The token never appears in messages or logs.
+    """
+    if settings.host:
+        return _open_server(settings)
     import chromadb
     from chromadb.config import Settings as ChromaClientSettings
 
-    client_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
+    path = data_dir / "chroma"
     try:
-        if settings.host:
-            headers = {}
-            if settings.token is not None:
-                headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
-            return chromadb.HttpClient(
-                host=settings.host, port=settings.port, ssl=settings.ssl, headers=headers,
-                settings=client_settings,
-            )
-        path = data_dir / "chroma"
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=client_settings)
+        return chromadb.PersistentClient(path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False, allow_reset=False))
     except Exception as exc:
-        where = f"{settings.host}:{settings.port}" if settings.host else str(data_dir / "chroma")
-        raise index_unavailable(f"Chroma {where}: {type(exc).__name__}") from exc
+        raise index_unavailable(f"Chroma {path}: {type(exc).__name__}") from exc
+
+
+# a data route (not heartbeat/version, which auth proxies often leave open) that any token check covers
+_PROBE = "/tenants/default_tenant/databases/default_database/collections_count"
+# what chromadb's TokenAuthClientProvider accepts (it sends `Authorization: Bearer <token>`)
+_TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+
+
+def _server_name(settings: ChromaSettings) -> str:
+    host = str(settings.host)
+    return host if host.startswith("http") else f"{host}:{settings.port}"
+
+
+def _probe(api_url: str, token: str | None, where: str) -> int:
+    """The HTTP status of one cheap authenticated call (raises when the server is unreachable)."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+    try:
+        return httpx.get(api_url + _PROBE, headers=headers, timeout=PROBE_TIMEOUT).status_code
+    except httpx.HTTPError as exc:
+        raise index_unavailable(f"Chroma-Server {where}: {type(exc).__name__}") from exc
+
+
+def _open_server(settings: ChromaSettings) -> Any:
+    import chromadb
+    from chromadb.api.base_http_client import BaseHTTPClient
+    from chromadb.config import Settings as ChromaClientSettings
+
+    where = _server_name(settings)
+    token = settings.token.get_secret_value() if settings.token is not None else None
+    if token is not None and (not token or not set(token) <= _TOKEN_CHARS):
+        raise configuration_error(
+            "LOTSE_CHROMA__TOKEN ist ungültig: erlaubt sind nur ASCII-Buchstaben, Ziffern und Satzzeichen (keine Leerzeichen).",
+            "LOTSE_CHROMA__TOKEN is invalid: only ASCII letters, digits and punctuation are allowed (no spaces).",
+        )
+    try:
+        api_url = BaseHTTPClient.resolve_url(settings.host or "", settings.ssl, "/api/v2", settings.port)
+    except ValueError:
+        raise configuration_error(f"Ungültige Chroma-Server-Adresse: {settings.host}",
+                                  f"Invalid Chroma server address: {settings.host}") from None
+    status = _probe(api_url, token, where)
+    if status in (401, 403) and token is None:
+        raise configuration_error(
+            f"Der Chroma-Server {where} verlangt ein Token (HTTP {status}). Bitte LOTSE_CHROMA__TOKEN setzen.",
+            f"The Chroma server {where} requires a token (HTTP {status}). Please set LOTSE_CHROMA__TOKEN.",
+        )
+    if status in (401, 403):
+        raise configuration_error(
+            f"Der Chroma-Server {where} hat das Token abgelehnt (HTTP {status}). Bitte LOTSE_CHROMA__TOKEN prüfen.",
+            f"The Chroma server {where} rejected the token (HTTP {status}). Please check LOTSE_CHROMA__TOKEN.",
+        )
+    if status >= 400:
+        raise index_unavailable(f"Chroma-Server {where}: HTTP {status}")
+    if token is not None and _probe(api_url, None, where) < 400:
+        log.warning(
+            "Der Chroma-Server %s prüft kein Token: LOTSE_CHROMA__TOKEN schützt ihn nicht "
+            "(chroma run 1.x hat keine eigene Anmeldung; einen Proxy davorschalten, der das Token prüft).", where,
+        )
+    auth: dict[str, Any] = {}
+    if token is not None:
+        auth = {"chroma_client_auth_provider": "chromadb.auth.token_authn.TokenAuthClientProvider",
+                "chroma_client_auth_credentials": token}
+    client_settings = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False, **auth)
+    try:
+        # the client asks the server who it is and checks tenant and database on creation
+        return chromadb.HttpClient(host=settings.host or "", port=settings.port, ssl=settings.ssl, settings=client_settings)
+    except Exception as exc:
+        raise index_unavailable(f"Chroma-Server {where}: {type(exc).__name__}") from exc
 
 
 class ChromaStore:
@@ -207,3 +284,43 @@ class ChromaStore:
         )
         columns = zip(result["ids"][0], (result["metadatas"] or [[]])[0], (result["documents"] or [[]])[0], (result["distances"] or [[]])[0])
         return [(from_metadata(cid, text, meta), 1.0 - float(dist)) for cid, meta, text, dist in columns]
+
+
+class ChromaUnitStore:
+    """Unit vectors in a second Chroma collection beside the chunks (`<index name>-units`)."""
+
+    def __init__(self, client: Any, name: str) -> None:
+        self._collection = client.get_or_create_collection(
+            name=f"{name}-units", embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+
+    def upsert(self, ids: Sequence[str], chunk_ids: Sequence[str], vectors: Vector) -> None:
+        for start in range(0, len(ids), PAGE_SIZE):
+            end = start + PAGE_SIZE
+            metas: list[Any] = [{"chunk_id": c} for c in chunk_ids[start:end]]
+            self._collection.upsert(ids=list(ids[start:end]), embeddings=vectors[start:end].tolist(), metadatas=metas)
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]:
+        """The stored vectors of these unit ids (missing ids are left out)."""
+        if not ids:
+            return {}
+        page = self._collection.get(ids=list(ids), include=["embeddings"])  # type: ignore[list-item]
+        embeddings = page.get("embeddings")
+        if embeddings is None:
+            return {}
+        return {uid: np.asarray(v, dtype=np.float32) for uid, v in zip(page["ids"], embeddings)}
+
+    def query(self, vector: Vector, k: int) -> list[tuple[str, float]]:
+        """The k units nearest to a query vector: (unit id, cosine similarity)."""
+        k = min(k, int(self._collection.count()))
+        if k <= 0:
+            return []
+        result = self._collection.query(query_embeddings=[vector.tolist()], n_results=k, include=["distances"])  # type: ignore[list-item]
+        return [(uid, 1.0 - float(d)) for uid, d in zip(result["ids"][0], (result["distances"] or [[]])[0])]
+
+    def delete(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), PAGE_SIZE):
+            self._collection.delete(ids=list(ids[start : start + PAGE_SIZE]))

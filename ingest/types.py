@@ -64,6 +64,7 @@ class IngestReport:
     deleted: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     chunks_embedded: int = 0
+    units_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -98,6 +99,7 @@ class StoredChunk:
     sources: tuple[str, ...] = ()
     content_hash: str = ""
     n_chunks: int = 0
+    n_units: int = 0  # quotable units whose vectors the unit store holds (`<chunk_id>#<i>`)
 
     @property
     def section(self) -> str:
@@ -172,6 +174,16 @@ class VectorStore(Protocol):
     def iter_all(self, with_text: bool = False) -> Iterator[StoredChunk]: ...
     def upsert(self, chunks: Sequence[StoredChunk], vectors: Vector) -> None: ...
     def update_sources(self, chunks: Sequence[StoredChunk], sources: Sequence[str]) -> None: ...
+    def delete(self, ids: Sequence[str]) -> None: ...
+
+
+class UnitStore(Protocol):
+    """Vectors of the quotable units (sentences, items) of every chunk, by `<chunk_id>#<i>`."""
+
+    def upsert(self, ids: Sequence[str], chunk_ids: Sequence[str], vectors: Vector) -> None: ...
+    def count(self) -> int: ...
+    def vectors(self, ids: Sequence[str]) -> dict[str, Vector]: ...
+    def query(self, vector: Vector, k: int) -> list[tuple[str, float]]: ...
     def delete(self, ids: Sequence[str]) -> None: ...
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from assistant.errors import LotseError
-from assistant.settings import describe, load_settings
+from assistant.settings import Settings, describe, load_settings
 from eval.cli import app as eval_app
 from eval.cli import report_app
 
@@ -35,30 +36,62 @@ def config() -> None:
     console.print(table)
 
 
+def _say(line: str) -> None:
+    """One plain line on stderr, at once (pipes buffer otherwise)."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
+def _start_line(settings: Settings, roots: list[Path]) -> str:
+    """What `lotse ingest` is about to do, and whether the model is converted first."""
+    from ingest.pipeline import display_path, scan
+    from lotse.progress import model_note
+
+    try:
+        files = f"{len(scan(roots))} Dateien in "
+    except LotseError:
+        files = ""  # run_ingest reports the missing path
+    embedder = settings.embedder.backend + (f" ({settings.embedder.model})" if settings.embedder.model else "")
+    where = ", ".join(display_path(r) for r in roots)
+    line = f"Einlesen: {files}{where}; neue und geänderte Dokumente werden mit {embedder} eingebettet, unveränderte übersprungen."
+    note = model_note(settings.embedder.backend, settings.embedder.model or "original", settings.paths.models())
+    return f"{line} {note}" if note else line
+
+
 @app.command()
 def ingest(
     paths: Annotated[Optional[list[Path]], typer.Argument(help="Dateien oder Ordner (Standard: der Korpus)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Bei jedem fehlerhaften Dokument abbrechen, nichts ändern.")] = False,
 ) -> None:
-    """Liest den Korpus ein: neue und geänderte Dokumente, gelöschte werden entfernt."""
+    """Liest den Korpus ein: neue und geänderte Dokumente, gelöschte werden entfernt.
+
+    Auf einem Terminal mit Fortschrittsbalken, sonst (Pipe, Log, CI) mit Fortschrittszeilen.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ingest.index import open_index
     from ingest.pipeline import run_ingest
+    from lotse.progress import ProgressLines
 
     settings = load_settings()
+    roots = list(paths) if paths else None
+    _say(_start_line(settings, roots or [settings.paths.corpus_dir]))
+
+    def skipped(source: str, reason: str) -> None:
+        errors.print(f"[yellow]übersprungen:[/yellow] {source} – {reason}")
+
     try:
-        index = open_index(settings)
-        with Progress(TextColumn("Einbetten"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=errors, transient=True) as bar:
-            task = bar.add_task("embed", total=None)
-            report = run_ingest(
-                index,
-                settings,
-                roots=list(paths) if paths else None,
-                strict=strict,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-                on_failure=lambda source, reason: errors.print(f"[yellow]übersprungen:[/yellow] {source} – {reason}"),
-            )
+        if errors.is_terminal and not errors.is_dumb_terminal:
+            index = open_index(settings)
+            with Progress(TextColumn("Einbetten"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=errors, transient=True) as bar:
+                task = bar.add_task("embed", total=None)
+                report = run_ingest(index, settings, roots=roots, strict=strict, on_failure=skipped,
+                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
+        else:
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no tqdm bars with \r in logs
+            with ProgressLines(_say).running() as lines:
+                index = open_index(settings)
+                report = run_ingest(index, settings, roots=roots, strict=strict, progress=lines, on_failure=skipped)
     except LotseError as exc:
         _fail(exc)
         return

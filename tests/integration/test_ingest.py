@@ -18,6 +18,7 @@ from fakes import CountingEmbedder
 from ingest.embedders import build_embedder
 from ingest.index import Index, open_index
 from ingest.pipeline import run_ingest
+from ingest.units import unit_ids
 
 
 @pytest.fixture
@@ -29,19 +30,23 @@ def consistent(index: Index) -> Counter[str]:
     """Assert the manifest invariants and return chunk counts per document."""
     per_hash: dict[str, list[int]] = {}
     docs: Counter[str] = Counter()
+    units: list[str] = []
     for stored in index.store.iter_all():
         per_hash.setdefault(stored.content_hash, []).append(stored.n_chunks)
         docs[stored.doc_id] += 1
+        units += unit_ids(stored.chunk_id, stored.n_units)
     for counts in per_hash.values():
         assert len(counts) == counts[0], "a document's chunks are incomplete or duplicated"
     assert len(index.keyword()) == index.store.count()
+    assert len(index.units.vectors(units)) == len(units) == index.units.count(), "unit vectors missing or left over"
     return docs
 
 
 def test_ingest_reingest_edit_delete(settings: Settings, corpus: Path, counting: CountingEmbedder) -> None:
     index = open_index(settings, counting)
     first = run_ingest(index, settings)
-    assert first.ok and len(first.new) == 5 and first.chunks_embedded == counting.passages_embedded > 0
+    assert first.ok and len(first.new) == 5 and first.chunks_embedded + first.units_embedded == counting.passages_embedded > 0
+    assert first.units_embedded > first.chunks_embedded  # every chunk's sentences and items, too
     docs = consistent(index)
     assert set(docs) == {"leitfaden-datenschutz", "checkliste-start", "planungsrunde-intern", "leitfaden-betrieb", "vorlage-beschluss"}
 
@@ -62,7 +67,8 @@ def test_ingest_reingest_edit_delete(settings: Settings, corpus: Path, counting:
     edited = run_ingest(index, settings)
     assert edited.changed == [str(guide)] or edited.changed == [os.path.relpath(guide)]
     assert len(edited.deleted) == 1 and edited.deleted[0].endswith("planungsrunde-intern.md")
-    assert counting.passages_embedded - embedded == edited.chunks_embedded == docs["leitfaden-datenschutz"]
+    assert counting.passages_embedded - embedded == edited.chunks_embedded + edited.units_embedded
+    assert edited.chunks_embedded == docs["leitfaden-datenschutz"]
     after = consistent(index)
     assert "planungsrunde-intern" not in after and after["leitfaden-datenschutz"] == docs["leitfaden-datenschutz"]
     texts = [s.text for s in index.store.iter_all(with_text=True) if s.doc_id == "leitfaden-datenschutz"]

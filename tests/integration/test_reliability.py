@@ -40,8 +40,7 @@ auch wenn die Unterlagen nichts dazu sagen. Die Datenpflege des Zwillings erfolg
 
 
 def permissive(settings: Settings) -> Settings:
-    settings.refusal.min_evidence = settings.refusal.min_evidence_en = 0.0
-    settings.refusal.max_uncovered = 1.0
+    settings.refusal.threshold = 0.0  # not about refusal: never refuse
     return settings
 
 

@@ -36,7 +36,7 @@ def test_ranked_keys_collapse_chunks_of_an_expected_section() -> None:
         ("A", ("Doc A", "5 Fünf"), "A:3"),
         ("X", ("Doc X", "1 Eins"), "X:1"),  # duplicate chunk
     ]
-    assert ranked_keys(Q1, hits) == ["A#1 Eins", "X:1", "A:3"]
+    assert ranked_keys(Q1.relevant, hits) == ["A#1 Eins", "X:1", "A:3"]
 
 
 def test_ir_metrics_by_hand() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.answer import FALLBACK_NOTE, AnswerEngine
-from assistant.generators import REFUSAL_TOKEN
+from assistant.generation import REFUSAL_TOKEN
 from assistant.settings import Settings
 from mock_openai import MockOpenAI, Reply
 
@@ -16,8 +16,7 @@ def engine(settings: Settings, fake_index, mock: MockOpenAI, timeout: float = 5.
     settings.generator.openai.base_url = mock.base_url
     settings.generator.openai.timeout = timeout
     settings.generator.openai.model = "test-model"
-    settings.refusal.min_evidence = settings.refusal.min_evidence_en = 0.0  # about generation, not refusal
-    settings.refusal.max_uncovered = 1.0
+    settings.refusal.threshold = 0.0  # not about refusal: never refuse
     return AnswerEngine(settings, fake_index)
 
 
@@ -67,7 +66,7 @@ def test_timeout_falls_back_to_extractive_with_a_note(settings: Settings, fake_i
 def test_server_error_falls_back_too(settings: Settings, fake_index, mock_openai: MockOpenAI) -> None:  # type: ignore[no-untyped-def]
     mock_openai.queue(Reply(status=500))
     answer = engine(settings, fake_index, mock_openai).answer("When is a data protection impact assessment required?")
-    assert answer.generator == "extractive" and answer.notes == [FALLBACK_NOTE["en"]]
+    assert answer.generator == "extractive" and answer.notes == [FALLBACK_NOTE["en"], "Quoted in German from the guides."]
 
 
 def test_streaming_yields_pieces_then_the_checked_answer(settings: Settings, fake_index, mock_openai: MockOpenAI) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from eval.questions import Question, load_questions, validate
+import yaml
+
+from eval.questions import RELEVANCE, Question, find_relevance, load_questions, section_texts, shared_terms, validate
 from ingest.loaders import load_file
 from ingest.pipeline import scan
 from ingest.types import Document
@@ -46,6 +48,34 @@ def test_question_set_covers_what_it_must(questions: list[Question]) -> None:
     assert langs["de"] >= 120 and langs["en"] >= 20
     assert kinds["unanswerable"] >= 20 and kinds["follow-up"] >= 10
     assert sum(q.paraphrase for q in questions) >= 30
+    assert sum(q.id.startswith("par-") for q in questions) >= 60
+    assert sum(q.kind in ("multi-part", "vague") for q in questions) >= 20
+
+
+def test_every_question_has_a_fixed_split_stratified_by_kind_and_language(questions: list[Question]) -> None:
+    assert all(q.split in ("dev", "test") for q in questions)
+    by_id = {q.id: q for q in questions}
+    assert all(q.split == by_id[q.follows].split for q in questions if q.follows)
+    for key in {(q.kind, q.lang) for q in questions if not q.follows}:
+        stratum = [q for q in questions if (q.kind, q.lang) == key and not q.follows]
+        assert abs(sum(q.split == "dev" for q in stratum) - sum(q.split == "test" for q in stratum)) <= 1, key
+
+
+def test_strict_paraphrases_share_no_content_word_with_their_sections(questions: list[Question], docs: dict[str, Document]) -> None:
+    sections = {doc_id: section_texts(doc) for doc_id, doc in docs.items()}
+    shared = {
+        (q.id, e.section): words
+        for q in questions if q.id.startswith("par-")
+        for e in q.expected
+        if (words := shared_terms(q.question, sections[e.doc][e.section]))
+    }
+    assert shared == {}
+
+
+def test_stored_relevance_is_current(questions: list[Question], docs: dict[str, Document]) -> None:
+    """eval/relevance.yaml must match the corpus: run `lotse eval relevance` after editing either."""
+    stored = yaml.safe_load(RELEVANCE.read_text(encoding="utf-8")) or {}
+    assert find_relevance(questions, docs) == stored
 
 
 def test_validator_catches_mistakes(docs: dict[str, Document]) -> None:

@@ -1,0 +1,265 @@
+"""The extractive composer: answers first, then cites (no language model).
+
+For each part of a question it finds the unit (sentence, list item, template block) that holds
+what is asked, by similarity to that part, shared key terms and the kind of answer wanted
+(a number, a date, a list, a template, a contact). The first line states it. A list in the
+source comes whole, as a list; a template comes verbatim; a directory entry comes as a
+contact. A few supporting sentences may follow, never a fragment, a question from the source,
+a raw URL or a fact already said (that one gets its second citation instead).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.evidence import EvidenceScorer
+from assistant.generation import AskVector, Draft, GenerationRequest
+from assistant.hygiene import URL, WORD_LIMIT, words
+from assistant.passages import Passage, Unit, term_overlap
+from assistant.question import Kind, asked_words
+from assistant.refusal import type_match
+from assistant.settings import GeneratorSettings
+from ingest.chunking import split_sentences
+
+_CONDITION = re.compile(r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I)
+_DEFINES = re.compile(r"\b(ist|sind|bezeichnet|versteht|definiert|bedeutet|meint|is|are|means|refers)\b", re.I)
+_WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
+LEAD = {
+    "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
+    "figure": {"de": "Laut „{heading}“: ", "en": "According to “{heading}”: "},
+}
+NOTE_GERMAN = {"en": "Quoted in German from the guides."}
+
+
+@dataclass(frozen=True)
+class Scored:
+    passage: Passage
+    unit: Unit
+    score: float
+    text: str  # the unit as it may be shown (URLs removed)
+
+
+@dataclass
+class Line:
+    """One line of the answer: text, the passages it cites, and how it is shown."""
+
+    text: str
+    cites: list[int]
+    style: str = "sentence"  # sentence | header | item | block | contact
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def render(self) -> str:
+        marks = "".join(f"[{n}]" for n in dict.fromkeys(self.cites))
+        prefix = {"item": "- ", "block": "> "}.get(self.style, "")
+        return f"{prefix}{self.text} {marks}".rstrip()
+
+
+def shown(text: str) -> str:
+    """A unit's text without URLs (links belong to the citation and the source view)."""
+    text = URL.sub("", text)
+    text = re.sub(r"\(\s*[,;]?\s*\)|\s+,(?=[\s,.]|$)|,\s*(?=[.;])", "", text)
+    text = re.sub(r"\s*\b(?:Web|Internet|Link|URL)s?:\s*[,;.]?\s*$", "", text)
+    return " ".join(text.split()).strip(" ,;")
+
+
+def speakable(unit: Unit, text: str) -> bool:
+    """May this unit stand as a sentence of an answer? (No question, no bare header, no link line.)"""
+    if len(text.split()) < 4 or text.endswith("?") or _WEB.search(unit.text[: len(unit.text) // 2 + 1]):
+        return False
+    return unit.kind != "sentence" or not text.endswith((":", ",", ";"))
+
+
+def _near(a: str, b: str) -> bool:
+    ta, tb = set(re.findall(r"\w{3,}", a.lower())), set(re.findall(r"\w{3,}", b.lower()))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
+
+
+class Composer:
+    """Writes the extractive answer: the asked-for fact first, lists whole, templates verbatim."""
+
+    def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
+        self.settings = settings
+        self.scorer = scorer
+
+    def score(self, ask: AskVector, passages: Sequence[Passage]) -> list[Scored]:
+        """Every unit of the passages, scored for one part of the question."""
+        pairs = [(p, u) for p in passages for u in p.units]
+        if not pairs:
+            return []
+        self.scorer.vectors.load([p.hit.chunk for p in passages])
+        sims = self.scorer.vectors([u.text for _, u in pairs]) @ ask.vector
+        terms = self.scorer.terms(ask.text)
+        s = self.settings
+        out = []
+        for (p, u), sim in zip(pairs, sims):
+            bonus = s.type_bonus * self._fits(ask.kind, p, u) - s.rank_prior * (p.n - 1)
+            score = float(sim) + self.scorer.overlap_weight * term_overlap(terms, set(self.scorer.terms(u.text))) + bonus
+            out.append(Scored(p, u, score, shown(u.text)))
+        return sorted(out, key=lambda c: -c.score)
+
+    @staticmethod
+    def _fits(kind: Kind, passage: Passage, unit: Unit) -> float:
+        """How well a unit's form fits the kind of answer asked for (0 or 1)."""
+        if kind in ("quantity", "time", "person"):
+            return float(type_match(kind, unit.text))
+        if kind == "list":
+            return float(unit.kind == "item")
+        if kind == "template":
+            return float(unit.kind == "block")
+        if kind == "contact":
+            return float(passage.hit.chunk.doc_type == "verzeichnis")
+        if kind == "yesno":
+            return float(bool(_CONDITION.search(unit.text)))
+        if kind == "definition":
+            return float(bool(_DEFINES.search(unit.text)))
+        return 0.0
+
+    def compose(self, request: GenerationRequest) -> Draft:
+        lines: list[Line] = []
+        lead = ""
+        per_part = self.settings.max_sentences if len(request.asks) == 1 else max(1, self.settings.max_sentences - 1)
+        for ask in request.asks:
+            part, part_lead = self.answer_ask(ask, request.passages, request.language, lines, per_part)
+            lead = lead or part_lead
+            lines += part
+        if not lines:
+            return Draft("", refused=True)
+        text = "\n".join(line.render() for line in lines)
+        notes = [NOTE_GERMAN[request.language]] if request.language in NOTE_GERMAN else []
+        return Draft(text, lead=lead, notes=notes)
+
+    def answer_ask(self, ask: AskVector, passages: Sequence[Passage], language: str, said: list[Line],
+                   most: int) -> tuple[list[Line], str]:
+        """The lines answering one part of the question (and a lead-in, for templates)."""
+        scored = self.score(ask, passages)
+        if not scored:
+            return [], ""
+        if ask.kind == "template":
+            block = next((c for c in scored if c.unit.kind == "block"), None)
+            if block is not None:
+                chunk = block.passage.hit.chunk
+                lead = LEAD["template"][language if language in ("de", "en") else "de"]
+                return [Line(block.text, [block.passage.n], "block")], lead.format(title=chunk.title, heading=chunk.section_path[-1])
+        if ask.kind == "contact":
+            entry = next((c for c in scored if c.passage.hit.chunk.doc_type == "verzeichnis" and speakable(c.unit, c.text)), None)
+            if entry is not None:
+                return self.contact(entry), ""
+        best = next((c for c in scored if c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c)), None)
+        if best is None:
+            return [], ""
+        anchor = self._list_anchor(best, ask.kind, scored)
+        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind in ("list", "how") else []
+        if listed:
+            return listed, ""
+        return self.sentences(best, scored, ask.text, language, said, most), ""
+
+    def _list_anchor(self, best: Scored, kind: Kind, scored: list[Scored]) -> Scored:
+        """Where the answer's list is: the best unit when it introduces a list, or is an item and
+        a list or a way is asked for; then the best-scoring list within `list_margin`."""
+        if self._header(best) or kind not in ("list", "how"):
+            return best
+        if best.unit.kind == "item":
+            return best
+        listed = next((c for c in scored if c.unit.kind == "item" or self._header(c)), None)
+        return listed if listed is not None and listed.score >= best.score - self.settings.list_margin else best
+
+    @staticmethod
+    def _header(c: Scored) -> bool:
+        units = c.passage.units
+        i = units.index(c.unit)
+        return c.unit.kind == "sentence" and c.text.endswith(":") and i + 1 < len(units) and units[i + 1].kind == "item"
+
+    def whole_list(self, source: Scored, scored: list[Scored]) -> list[Line]:
+        """The list `source` belongs to (or introduces), whole, with its header sentence."""
+        if not (source.unit.kind == "item" or self._header(source)):
+            return []
+        units = source.passage.units
+        i = units.index(source.unit)
+        start = i + 1 if self._header(source) else i
+        while start > 0 and units[start - 1].kind == "item":
+            start -= 1
+        end = start
+        while end < len(units) and units[end].kind == "item":
+            end += 1
+        n = source.passage.n
+        header = units[start - 1] if start > 0 and shown(units[start - 1].text).endswith(":") else None
+        lines = [Line(shown(header.text), [n], "header")] if header is not None else []
+        items = [shown(u.text) for u in units[start:end][: self.settings.max_items]]
+        return lines + [Line(t, [n], "item") for t in items if t]
+
+    def contact(self, entry: Scored) -> list[Line]:
+        """A directory entry as a contact: the office (its heading), what it is for (the entry's
+        first sentence) and the matching sentence, if another; its links go with the citation."""
+        passage = entry.passage
+        office = re.sub(r"^[0-9.]+\s+", "", passage.hit.chunk.section_path[-1])
+        first = next((shown(u.text) for u in passage.units if speakable(u, shown(u.text))), entry.text)
+        lines = [Line(f"**{office}** – {first}", [passage.n], "contact", {"links": " ".join(URL.findall(passage.hit.chunk.text))})]
+        if entry.text != first:
+            lines.append(Line(entry.text, [passage.n]))
+        return lines
+
+    def sentences(self, best: Scored, scored: list[Scored], ask: str, language: str, said: list[Line], most: int) -> list[Line]:
+        """The direct answer first, then supporting sentences close to it in score."""
+        chosen: list[Line] = []
+        budget = WORD_LIMIT - sum(words(line.text) for line in said)
+        for c in scored:
+            if len(chosen) >= most or c.score < best.score - self.settings.margin:
+                break
+            if not speakable(c.unit, c.text) or c.unit.kind == "block":
+                continue
+            twin = next((line for line in said + chosen if _near(line.text, c.text)), None)
+            if twin is not None:
+                twin.cites.append(c.passage.n)
+                continue
+            if chosen and words(c.text) > budget:
+                continue
+            text = self._focus(c, ask) if c.unit.kind == "item" else c.text
+            chosen.append(Line(self._named(c, text, ask, language) if not chosen else text, [c.passage.n]))
+            budget -= words(chosen[-1].text)
+        return chosen
+
+    def _focus(self, c: Scored, ask: str) -> str:
+        """Of a list item with several sentences, the one that holds most of the question's terms
+        (and the asked-for kind of fact); the item's lead-in ("MPSC: …") stays with it."""
+        sentences = split_sentences(c.text)
+        if len(sentences) < 2:
+            return c.text
+        terms = set(self.scorer.terms(ask))
+        asked = set(self.scorer.terms(" ".join(asked_words(ask))))
+
+        def weight(sentence: str) -> float:
+            own = set(self.scorer.terms(sentence))
+            return 3 * len(asked & own) + len(terms & own) + 0.5 * bool(re.search(r"\d", sentence))
+
+        best = max(sentences, key=weight)
+        return best if best is not sentences[0] else c.text
+
+    def _named(self, c: Scored, text: str, ask: str, language: str) -> str:
+        """A figure is quoted with the section it comes from, unless the sentence itself names
+        what it is about (a term of the question, or the section's own subject)."""
+        heading = re.sub(r"^[0-9.]+\s+", "", c.passage.hit.chunk.section_path[-1])
+        own = set(self.scorer.terms(text))
+        if not re.search(r"\d", text) or own & (set(self.scorer.terms(ask)) | set(self.scorer.terms(heading))):
+            return text
+        return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
+
+
+class ExtractiveGenerator:
+    """The default generator: the composer, no model needed."""
+
+    name = "extractive"
+
+    def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
+        self.composer = Composer(settings, scorer)
+
+    def generate(self, request: GenerationRequest) -> Draft:
+        return self.composer.compose(request)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | Draft]:
+        draft = self.generate(request)
+        yield from re.split(r"(?<=\])(?=\s)", draft.text)
+        yield draft

@@ -1,0 +1,72 @@
+"""What a question asks for, and its parts when it asks two things in one sentence.
+
+Kinds: quantity (a number, an amount, a rate), time (a date or deadline), person (who), contact
+(whom to ask), list (steps, roles, items, what to check), template (wording to copy), yes/no (a
+decision, with its condition), definition, how (a way to do something) and any.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["quantity", "time", "person", "contact", "list", "template", "yesno", "definition", "how", "any"]
+
+_PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
+    ("template", re.compile(r"textbaustein|baustein|vorlage|muster|formulier|wortlaut|beschlussvorschlag|"
+                            r"was schreiben wir|wie schreib|template|wording|phrase|boilerplate|draft", re.I)),
+    ("contact", re.compile(r"ansprechpartner|ansprechstelle|an wen (?:wende|können|kann|sollen)|wer hilft|wer berät|"
+                           r"wo (?:bekommen|erhalten|finden) wir (?:hilfe|auskunft|beratung|unterstützung)|anlaufstelle|"
+                           r"who (?:can help|do we ask|to contact)|contact|whom (?:do|should) we ask", re.I)),
+    ("time", re.compile(r"\b(wann|seit wann|bis wann|ab wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist|termin)|"
+                        r"frist|when|what year|since when|until when|deadline)\b", re.I)),
+    ("quantity", re.compile(r"\b(wie ?viele?|wie hoch|wie gro(?:ß|ss)|wieviel|welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
+                            r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),
+    ("list", re.compile(r"\b(schritte?n?|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
+                        r"was muss (?:in|alles)|was gehört (?:in|dazu)|welche .{0,40}(?:gibt es|braucht|nennt|sind)|"
+                        r"wie läuft .{0,40}ab|in welchen schritten|abhaken|steps|roles|items|checklist|"
+                        r"what (?:must|should) (?:go|be) in|which .{0,30}(?:are there|exist))\b", re.I)),
+    ("person", re.compile(r"^\s*(?:und\s+)?(wer|who)\b", re.I)),
+    ("definition", re.compile(r"^\s*(?:und\s+)?(was (?:ist|sind|bedeutet|heißt|versteht man unter)|what (?:is|are|does .* mean))\b", re.I)),
+    ("yesno", re.compile(r"^\s*(?:und\s+)?(muss|müssen|brauch\w*|ist|sind|gibt es|darf|dürfen|kann|können|soll|sollen|"
+                         r"lohnt|gilt|does|do|is|are|must|can|should|may)\b", re.I)),
+    ("how", re.compile(r"\b(wie|how)\b", re.I)),
+)
+_ASK = r"(?:wer|wen|wem|was|wie|wann|wo|woher|wohin|welche\w*|warum|wieso|ob|bis wann|ab wann|seit wann|" \
+       r"(?:an|mit|bei|von|für|über|auf|in|aus|zu|nach) (?:wen|wem|was|welche\w*)|" \
+       r"müssen|muss|brauchen|braucht|gibt es|ist es|sind es|gilt|dürfen|darf|können|kann|sollen|soll|" \
+       r"who|what|how|when|where|which|why|whether|do|does|is|are|must|can|should)"
+_SPLIT = re.compile(rf"(?:,\s*|\s+)(?:und|sowie|oder|and|or)\s+(?={_ASK}\b)", re.I)
+_MIN_PART_WORDS = 3
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One thing a question asks, and what kind of answer fits it."""
+
+    text: str
+    kind: Kind
+
+
+def kind_of(text: str) -> Kind:
+    """The first kind whose cue the text holds (template and contact cues win over the rest)."""
+    return next((kind for kind, pattern in _PATTERNS if pattern.search(text)), "any")
+
+
+def parts(question: str) -> list[Ask]:
+    """The question's parts: two asks joined by "und wer/und bis wann/…" become two, else one."""
+    pieces = [p.strip(" ,;") for p in _SPLIT.split(question) if p.strip(" ,;")]
+    if len(pieces) < 2 or any(len(p.split()) < _MIN_PART_WORDS for p in pieces):
+        pieces = [question.strip()]
+    return [Ask(p if p.endswith("?") or len(pieces) == 1 else p + "?", kind_of(p)) for p in pieces]
+
+
+_ASKED = re.compile(
+    r"\b(?:welche[rsnm]?|wie (?:hoch|groß|gross|lang|viele?) (?:ist|sind|war|waren)? ?(?:die|der|das|den)?|"
+    r"was (?:ist|sind|kostet|bedeutet) (?:die|der|das|ein|eine)?|which|what)\s+([\w-]{3,})", re.I)
+
+
+def asked_words(question: str) -> list[str]:
+    """The words naming what is asked about: "Welche Förderquote …" -> ["Förderquote"]."""
+    return [w for w in _ASKED.findall(question) if w.lower() not in {"gilt", "gibt", "ist", "sind", "muss", "kann", "the", "is", "are"}]

@@ -1,0 +1,101 @@
+"""Calibrating the citation check on paraphrased sentences (eval/citations.yaml).
+
+Each item is an answer sentence as a language model writes it, citing one section: supported
+(reworded, summarised, translated to English) or not (a number changed, the meaning negated, a
+fact from another passage, a claim the section does not make). The thresholds are chosen on
+the dev half and reported on the test half; the check itself is `CitationChecker` in production.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel
+
+from assistant.answer import AnswerEngine
+from assistant.citations import CitationChecker, Support
+from assistant.passages import make_passages
+from assistant.settings import CitationSettings
+from assistant.types import Hit
+
+ITEMS = Path(__file__).parent / "citations.yaml"
+TARGETS = {"supported kept": 0.90, "unsupported removed": 0.95}
+
+
+class Item(BaseModel):
+    id: str
+    lang: Literal["de", "en"]
+    split: Literal["dev", "test"]
+    doc: str
+    section: str
+    sentence: str
+    supported: bool
+    change: str
+
+
+def load_items(path: Path | None = None) -> list[Item]:
+    return [Item.model_validate(i) for i in yaml.safe_load((path or ITEMS).read_text(encoding="utf-8"))]
+
+
+@dataclass
+class Measured:
+    item: Item
+    support: Support
+
+
+def measure(engine: AnswerEngine, items: Sequence[Item]) -> list[Measured]:
+    """Each sentence against the chunk of its cited section that suits it best."""
+    by_section: dict[tuple[str, str], list[Hit]] = {}
+    for chunk in engine.index.store.iter_all(with_text=True):
+        if chunk.section_path:
+            by_section.setdefault((chunk.doc_id, chunk.section_path[-1]), []).append(Hit(chunk, 1.0))
+    out = []
+    for item in items:
+        passages = make_passages(by_section.get((item.doc, item.section), []))
+        if not passages:
+            raise KeyError(f"{item.id}: Abschnitt {item.doc} › {item.section} ist nicht im Index")
+        supports = [engine.checker.evidence(item.sentence, p) for p in passages]
+        out.append(Measured(item, max(supports, key=lambda s: s.similarity)))
+    return out
+
+
+def rates(measured: Sequence[Measured], checker: CitationChecker) -> dict[str, float]:
+    kept = [checker.supports(m.support, m.item.lang) for m in measured if m.item.supported]
+    removed = [not checker.supports(m.support, m.item.lang) for m in measured if not m.item.supported]
+    return {"supported kept": round(float(np.mean(kept)), 4) if kept else 0.0,
+            "unsupported removed": round(float(np.mean(removed)), 4) if removed else 0.0,
+            "sentences": float(len(measured))}
+
+
+GRID = {
+    "min_similarity": (0.80, 0.82, 0.84, 0.86, 0.88, 0.90),
+    "min_overlap": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "strict_similarity": (0.90, 0.92, 0.94, 0.96),
+    "cross_lingual_similarity": (0.78, 0.80, 0.82, 0.84, 0.86, 0.88),
+}
+
+
+def calibrate(engine: AnswerEngine, items: Sequence[Item]) -> tuple[CitationSettings, dict[str, dict[str, float]]]:
+    """Thresholds with the smallest shortfall against the targets on the dev items; rates per split."""
+    measured = measure(engine, items)
+    dev = [m for m in measured if m.item.split == "dev"]
+    base = engine.settings.citations
+
+    def cost(values: tuple[float, ...]) -> tuple[float, float]:
+        checker = CitationChecker(engine.scorer, base.model_copy(update=dict(zip(GRID, values))), "")
+        r = rates(dev, checker)
+        return sum(max(0.0, t - r[k]) for k, t in TARGETS.items()), -(r["supported kept"] + r["unsupported removed"])
+
+    best = min(itertools.product(*GRID.values()), key=cost)
+    chosen = base.model_copy(update=dict(zip(GRID, best)))
+    checker = CitationChecker(engine.scorer, chosen, "")
+    report = {split: rates([m for m in measured if m.item.split == split], checker) for split in ("dev", "test")}
+    for lang in ("de", "en"):
+        report[f"test {lang}"] = rates([m for m in measured if m.item.split == "test" and m.item.lang == lang], checker)
+    return chosen, report
