@@ -3,21 +3,30 @@
 #   docker build -t lotse .
 #   docker run -p 8000:8000 -v lotse-data:/data lotse          # ingests the bundled corpus, then serves
 #   docker run -v /srv/korpus:/corpus:ro -e LOTSE_PATHS__CORPUS_DIR=/corpus ...   # your own corpus
+# Without Docker or without registry access: deploy/build-image.sh (buildah/podman, local base image).
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# Official image, pinned by version and by the digest of its multi-architecture index.
+# Any Debian-bookworm-based image with python3.11 (+ venv) works: --build-arg PYTHON_IMAGE=...
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 FROM ${PYTHON_IMAGE} AS build
-# CPU wheels of torch; the default index would pull several GB of CUDA libraries
+# CPU wheels of torch; the default index would pull several GB of CUDA libraries.
+# TORCH_FIND_LINKS: a folder (bind-mounted into the build) or URL that holds the
+# torch-2.13.0+cpu wheel, for builds that cannot reach download.pytorch.org.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG TORCH_FIND_LINKS=
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/lotse \
-    && /opt/lotse/bin/pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
+    && /opt/lotse/bin/pip install --index-url "${TORCH_INDEX_URL}" \
+       ${TORCH_FIND_LINKS:+--find-links "${TORCH_FIND_LINKS}"} torch==2.13.0+cpu
 WORKDIR /src
+# Dependencies first (their layer survives code changes), then Lotse itself without them
 COPY pyproject.toml README.md ./
-COPY ingest/ ingest/
-COPY assistant/ assistant/
-COPY eval/ eval/
-RUN /opt/lotse/bin/pip install ".[postgres]"
+RUN /opt/lotse/bin/pip install ".[postgres]" \
+    && /opt/lotse/bin/pip uninstall --yes lotse
+# the whole context that .dockerignore lets through: pyproject.toml alone decides which packages
+COPY . .
+RUN /opt/lotse/bin/pip install --no-deps ".[postgres]"
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin lotse \

@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup browser postgres ingest run test bench corpus-formats clean image image-test
+.PHONY: setup browser postgres ingest run check test bench corpus-formats clean image image-test
 
 setup: $(STAMP)
 
@@ -40,6 +40,11 @@ postgres:
 
 run: ingest
 	$(BIN)/lotse serve
+
+# Lint and static types (CI runs this before the tests)
+check: setup
+	$(BIN)/ruff check ingest assistant eval lotse tests bench
+	$(BIN)/mypy --strict ingest assistant eval lotse
 
 test: setup browser postgres
 	$(BIN)/python -m pytest -m "not image"

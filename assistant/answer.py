@@ -5,30 +5,30 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from assistant.citations import CitationChecker, citation_for
+from assistant.composer import ExtractiveGenerator
 from assistant.conversation import FollowUp, FollowUpDetector, Turn, merged_query
 from assistant.errors import LotseError, ServiceCode, index_unavailable
-from assistant.composer import ExtractiveGenerator
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest, Generator
-from assistant.llm import LLMGenerator, build_llm
-from assistant.question import parts
 from assistant.language import detect_language
-from assistant.passages import Passage, UnitVectors, make_passages
+from assistant.llm import LLMGenerator, build_llm
+from assistant.passages import Passage, UnitVectors, make_passages, units_of
+from assistant.question import Kind, parts
 from assistant.refusal import Decision, RefusalPolicy
 from assistant.retrieval import Retriever
-from ingest.types import Filters, Vector
 from assistant.settings import Settings
 from assistant.types import Answer, Hit, Retrieval, Timings
 from ingest.index import Index, open_index
+from ingest.types import Filters, StoredChunk, Vector
 
 log = logging.getLogger("lotse.answer")
-RANKED = 10  # hits kept per question (for evaluation); the first `passages` go to the generator
+RANKED = 20  # fused hits kept per question (evaluation looks at 10); the first `passages` go to the generator
 REFUSAL = {
     "de": "Dazu finde ich in den Unterlagen keine belastbare Antwort. Am nächsten kommen diese Quellen:",
     "en": "I could not find a reliable answer to this in the guides. These sources come closest:",
@@ -57,6 +57,23 @@ class Prepared:
 
     def ranked(self) -> list[tuple[str, tuple[str, ...], str]]:
         return [(h.chunk.doc_id, h.chunk.section_path, h.chunk.chunk_id) for h in self.retrieval.fused]
+
+
+FORMS: dict[Kind, Callable[[StoredChunk], bool]] = {
+    "list": lambda c: sum(u.kind == "item" for u in units_of(c)) >= 3,
+    "template": lambda c: c.kind == "template",
+    "contact": lambda c: c.doc_type == "verzeichnis",
+}
+
+
+def with_form(fused: Sequence[Hit], kind: Kind, k: int) -> list[Hit]:
+    """The top k hits; when the question wants a form (a list, a template, a contact) none of
+    them has, the best-ranked further hit that has it joins them."""
+    hits = list(fused[:k])
+    has = FORMS.get(kind)
+    if has is not None and not any(has(h.chunk) for h in hits):
+        hits += [h for h in fused[k:] if has(h.chunk)][:1]
+    return hits
 
 
 class AnswerEngine:
@@ -106,11 +123,15 @@ class AnswerEngine:
         vectors = self.index.embedder.embed_queries([question, merged, previous.question])
         alone = self._retrieve(question, language, filters, vectors[0])
         together = self._retrieve(merged, language, filters, vectors[1])
-        top = lambda r: max((h.dense or 0.0 for h in r.dense), default=0.0)  # noqa: E731
+        def top(r: Retrieval) -> float:
+            return max((h.dense or 0.0 for h in r.dense), default=0.0)
+
         values = self.follow_ups.features(question, float(vectors[0] @ vectors[2]), top(alone), top(together))
         return merged, alone, together, values
 
-    def _in_context(self, question: str, history: Sequence[Turn], language: str, filters: Filters | None) -> tuple[str, Retrieval, FollowUp | None]:
+    def _in_context(
+        self, question: str, history: Sequence[Turn], language: str, filters: Filters | None
+    ) -> tuple[str, Retrieval, FollowUp | None]:
         """The retrieval query and its hits: the question alone, or merged with the previous
         turn when it is a follow-up."""
         if not history:
@@ -126,15 +147,16 @@ class AnswerEngine:
         asks = parts(question)
         k = self.settings.retrieval.passages
         if len(asks) == 1:
-            return [AskVector(question, asks[0].kind, retrieval.vector)], retrieval.fused[:k]
-        vectors = self.index.embedder.embed_queries([a.text for a in asks])
-        found = [self._retrieve(a.text, language, filters, v).fused for a, v in zip(asks, vectors)]
+            return [AskVector(question, asks[0].kind, retrieval.vector)], with_form(retrieval.fused, asks[0].kind, k)
+        # a later part ("… und welche Versionen gibt es?") is searched with the part before it as context
+        vectors = self.index.embedder.embed_queries([a.text if i == 0 else f"{a.text} {asks[i - 1].text}" for i, a in enumerate(asks)])
+        found = [self._retrieve(a.text, language, filters, v).fused for a, v in zip(asks, vectors, strict=True)]
         hits: dict[str, Hit] = {}
         for rank in range(max(len(f) for f in found)):
             for f in found:
                 if rank < len(f) and len(hits) < k + len(asks):
                     hits.setdefault(f[rank].chunk.chunk_id, f[rank])
-        return [AskVector(a.text, a.kind, v) for a, v in zip(asks, vectors)], list(hits.values())
+        return [AskVector(a.text, a.kind, v) for a, v in zip(asks, vectors, strict=True)], list(hits.values())
 
     def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
         """Retrieval, the follow-up and refusal decisions, the parts and passages of a question."""
@@ -219,7 +241,9 @@ class AnswerEngine:
             ranked=prepared.ranked(),
         )
 
-    def _refusal(self, prepared: Prepared, started: float, notes: list[str] | None = None, invented: int = 0, unsupported: int = 0) -> Answer:
+    def _refusal(
+        self, prepared: Prepared, started: float, notes: list[str] | None = None, invented: int = 0, unsupported: int = 0
+    ) -> Answer:
         shown = prepared.passages[: self.settings.refusal.sources_shown]
         prepared.timings.total = time.perf_counter() - started
         return Answer(
@@ -232,7 +256,10 @@ class AnswerEngine:
             query=prepared.query,
             timings=prepared.timings,
             sources=[
-                citation_for(i, p, p.units[0].text if p.units else p.hit.chunk.text, self.settings.answer.public_url, self.settings.citations.quote_chars)
+                citation_for(
+                    i, p, p.units[0].text if p.units else p.hit.chunk.text, self.settings.answer.public_url,
+                    self.settings.citations.quote_chars,
+                )
                 for i, p in enumerate(shown, 1)
             ],
             notes=notes or [],

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.evidence import EvidenceScorer
+from assistant.hygiene import URL
 from assistant.passages import Passage, term_overlap
 from assistant.settings import CitationSettings
 from assistant.types import Citation
@@ -59,7 +60,9 @@ def numbers_in(text: str) -> set[str]:
     return {n.lstrip("0") or "0" for n in re.findall(r"\d+", joined)}
 
 
-_NEGATION = re.compile(r"\b(nicht|kein\w*|nie|niemals|ohne|weder|not|no|never|none|without|neither|cannot|can't|don't|doesn't|isn't|aren't)\b", re.I)
+_NEGATION = re.compile(
+    r"\b(nicht|kein\w*|nie|niemals|ohne|weder|not|no|never|none|without|neither|cannot|can't|don't|doesn't|isn't|aren't)\b", re.I
+)
 
 
 def negations(text: str) -> int:
@@ -170,4 +173,5 @@ def citation_for(number: int, passage: Passage, quote: str, source_url: str, quo
         url=f"{source_url.rstrip('/')}/sources/{chunk.doc_id}#{chunk.anchor}",
         quote=quote if len(quote) <= quote_chars else quote[: quote_chars - 3] + "…",
         doc_type=chunk.doc_type,
+        links=list(dict.fromkeys(u.rstrip(".,;)") for u in URL.findall(chunk.text)))[:3],
     )

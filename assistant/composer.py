@@ -14,8 +14,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, words
@@ -25,8 +23,12 @@ from assistant.refusal import type_match
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
 
-_CONDITION = re.compile(r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I)
+_CONDITION = re.compile(
+    r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I
+)
 _DEFINES = re.compile(r"\b(ist|sind|bezeichnet|versteht|definiert|bedeutet|meint|is|are|means|refers)\b", re.I)
+# a sentence that only points to another document ("Die Checkliste „…“ bildet diese Schritte ab") lists nothing itself
+_POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis)\s+„[^“]+“")
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
     "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
@@ -73,9 +75,15 @@ def speakable(unit: Unit, text: str) -> bool:
     return unit.kind != "sentence" or not text.endswith((":", ",", ";"))
 
 
-def _near(a: str, b: str) -> bool:
+def _overlap(a: str, b: str) -> float:
     ta, tb = set(re.findall(r"\w{3,}", a.lower())), set(re.findall(r"\w{3,}", b.lower()))
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.6
+    return len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
+
+
+def _near(a: str, b: str) -> bool:
+    """Do two texts state the same fact? (Mostly the same words, or one clause of six words or more in common.)"""
+    clauses = [[c for c in re.split(r";\s|\s–\s", t) if len(c.split()) >= 6] for t in (a, b)]
+    return _overlap(a, b) >= 0.7 or any(_overlap(x, y) >= 0.8 for x in clauses[0] for y in clauses[1])
 
 
 class Composer:
@@ -95,9 +103,15 @@ class Composer:
         terms = self.scorer.terms(ask.text)
         s = self.settings
         out = []
-        for (p, u), sim in zip(pairs, sims):
+        headings = {p.n: set(self.scorer.terms(p.hit.chunk.section_path[-1])) for p in passages}
+        named = self.scorer.terms(" ".join(asked_words(ask.text)))
+        asked = named or terms
+        for (p, u), sim in zip(pairs, sims, strict=True):
             bonus = s.type_bonus * self._fits(ask.kind, p, u) - s.rank_prior * (p.n - 1)
-            score = float(sim) + self.scorer.overlap_weight * term_overlap(terms, set(self.scorer.terms(u.text))) + bonus
+            bonus += s.heading_weight * max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
+            own = set(self.scorer.terms(u.text))
+            bonus += s.asked_weight * term_overlap(named, own)
+            score = float(sim) + self.scorer.overlap_weight * term_overlap(terms, own) + bonus
             out.append(Scored(p, u, score, shown(u.text)))
         return sorted(out, key=lambda c: -c.score)
 
@@ -148,24 +162,42 @@ class Composer:
             entry = next((c for c in scored if c.passage.hit.chunk.doc_type == "verzeichnis" and speakable(c.unit, c.text)), None)
             if entry is not None:
                 return self.contact(entry), ""
-        best = next((c for c in scored if c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c)), None)
+        best = next((c for c in scored if (c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c))
+                     and not (ask.kind == "list" and _POINTER.search(c.text))), None)
         if best is None:
             return [], ""
         anchor = self._list_anchor(best, ask.kind, scored)
-        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind in ("list", "how") else []
+        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         if listed:
             return listed, ""
         return self.sentences(best, scored, ask.text, language, said, most), ""
 
     def _list_anchor(self, best: Scored, kind: Kind, scored: list[Scored]) -> Scored:
-        """Where the answer's list is: the best unit when it introduces a list, or is an item and
-        a list or a way is asked for; then the best-scoring list within `list_margin`."""
-        if self._header(best) or kind not in ("list", "how"):
+        """Where the answer's list is: the best unit when it introduces a list or no list is asked
+        for; else the list whose best three items score highest on average, if that average is
+        within `list_margin` of the best unit (a list answers as a whole, not by one item)."""
+        if self._header(best) or kind != "list":
             return best
-        if best.unit.kind == "item":
+        lists: dict[tuple[int, int], list[Scored]] = {}
+        for c in scored:
+            if c.unit.kind == "item":
+                lists.setdefault((c.passage.n, self._list_start(c)), []).append(c)
+        if not lists:
             return best
-        listed = next((c for c in scored if c.unit.kind == "item" or self._header(c)), None)
-        return listed if listed is not None and listed.score >= best.score - self.settings.list_margin else best
+
+        def mean3(items: list[Scored]) -> float:
+            return sum(c.score for c in items[:3]) / min(3, len(items))
+
+        items = max(lists.values(), key=mean3)
+        return items[0] if mean3(items) >= best.score - self.settings.list_margin else best
+
+    @staticmethod
+    def _list_start(c: Scored) -> int:
+        units = c.passage.units
+        i = units.index(c.unit)
+        while i > 0 and units[i - 1].kind == "item":
+            i -= 1
+        return i
 
     @staticmethod
     def _header(c: Scored) -> bool:
@@ -214,6 +246,8 @@ class Composer:
             twin = next((line for line in said + chosen if _near(line.text, c.text)), None)
             if twin is not None:
                 twin.cites.append(c.passage.n)
+                if c is best:  # this part's answer was already given (for an earlier part)
+                    return []
                 continue
             if chosen and words(c.text) > budget:
                 continue

@@ -5,7 +5,14 @@ from __future__ import annotations
 from ingest.errors import ErrorCode, IngestCode, LotseError, configuration_error, index_unavailable
 
 __all__ = [
-    "ErrorCode", "IngestCode", "LotseError", "ServiceCode", "INTERNAL", "configuration_error", "index_unavailable", "rate_limited",
+    "INTERNAL",
+    "ErrorCode",
+    "IngestCode",
+    "LotseError",
+    "ServiceCode",
+    "configuration_error",
+    "index_unavailable",
+    "rate_limited",
 ]
 
 

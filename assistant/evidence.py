@@ -43,5 +43,5 @@ class EvidenceScorer:
         overlaps = [term_overlap(terms, set(self.terms(u.text))) for _, u in pairs]
         return [
             ScoredUnit(p, u, float(s), o, float(s) + self.overlap_weight * o)
-            for (p, u), s, o in zip(pairs, sims, overlaps)
+            for (p, u), s, o in zip(pairs, sims, overlaps, strict=True)
         ]

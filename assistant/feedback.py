@@ -20,7 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
-    Boolean, Column, DateTime, Float, Integer, MetaData, String, Table, Text, create_engine, delete, func, insert, select,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError

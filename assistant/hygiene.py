@@ -34,7 +34,7 @@ def words(text: str) -> int:
 
 
 def _sentences(text: str) -> list[str]:
-    out = []
+    out: list[str] = []
     for line in text.split("\n"):
         body = plain(line)
         if body and not line.lstrip().startswith(">"):

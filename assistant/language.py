@@ -6,7 +6,9 @@ import re
 from functools import lru_cache
 from typing import Any
 
-_GERMAN_HINTS = re.compile(r"[äöüß]|\b(der|die|das|und|ist|wie|was|wer|wann|welche[rsn]?|für|nicht|ich|wir|kann|muss|gibt|eine?[mnrs]?)\b", re.I)
+_GERMAN_HINTS = re.compile(
+    r"[äöüß]|\b(der|die|das|und|ist|wie|was|wer|wann|welche[rsn]?|für|nicht|ich|wir|kann|muss|gibt|eine?[mnrs]?)\b", re.I
+)
 _ENGLISH_HINTS = re.compile(r"\b(the|and|is|are|what|who|when|which|how|does|do|can|should|must|for|of|to|in|a|an)\b", re.I)
 
 

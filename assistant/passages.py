@@ -87,7 +87,7 @@ class UnitVectors:
             known = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            known.update(zip(missing, self.embedder.embed_passages(missing)))
+            known.update(zip(missing, self.embedder.embed_passages(missing), strict=True))
         with self._lock:
             for text, vector in known.items():
                 self._put(text, vector)

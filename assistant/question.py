@@ -19,13 +19,17 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("contact", re.compile(r"ansprechpartner|ansprechstelle|an wen (?:wende|können|kann|sollen)|wer hilft|wer berät|"
                            r"wo (?:bekommen|erhalten|finden) wir (?:hilfe|auskunft|beratung|unterstützung)|anlaufstelle|"
                            r"who (?:can help|do we ask|to contact)|contact|whom (?:do|should) we ask", re.I)),
-    ("time", re.compile(r"\b(wann|seit wann|bis wann|ab wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist|termin)|"
-                        r"frist|when|what year|since when|until when|deadline)\b", re.I)),
+    ("time", re.compile(r"\b(wann|seit wann|bis wann|ab wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist|termin|zeitpunkt)|"
+                        r"zu welchem zeitpunkt|"
+                        r"wie oft|wie häufig|wie lange|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|"
+                        r"frist|when|what year|since when|until when|deadline|how often|how long)\b", re.I)),
     ("quantity", re.compile(r"\b(wie ?viele?|wie hoch|wie gro(?:ß|ss)|wieviel|welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
                             r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),
     ("list", re.compile(r"\b(schritte?n?|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
                         r"was muss (?:in|alles)|was gehört (?:in|dazu)|welche .{0,40}(?:gibt es|braucht|nennt|sind)|"
                         r"wie läuft .{0,40}ab|in welchen schritten|abhaken|steps|roles|items|checklist|"
+                        r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
+                        r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)|"
                         r"what (?:must|should) (?:go|be) in|which .{0,30}(?:are there|exist))\b", re.I)),
     ("person", re.compile(r"^\s*(?:und\s+)?(wer|who)\b", re.I)),
     ("definition", re.compile(r"^\s*(?:und\s+)?(was (?:ist|sind|bedeutet|heißt|versteht man unter)|what (?:is|are|does .* mean))\b", re.I)),

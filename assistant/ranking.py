@@ -49,7 +49,9 @@ def profile(query: str, keyword: BM25Index, k1: float, rare_df: int = 3) -> Quer
     return QueryProfile(
         terms=len(terms),
         unknown=sum(d == 0 for d in df) / len(terms),
-        unknown_specific=sum(d == 0 and (keyword.thesaurus is None or t not in keyword.thesaurus) for t, d in zip(terms, df)) / len(terms),
+        unknown_specific=sum(
+            d == 0 and (keyword.thesaurus is None or t not in keyword.thesaurus) for t, d in zip(terms, df, strict=True)
+        ) / len(terms),
         rare=sum(0 < d <= rare_df for d in df) / len(terms),
         numeric=bool(_NUMBER.search(query)),
         max_bm25=max((k1 + 1) * idf, 1e-9),
@@ -80,7 +82,7 @@ class Candidates:
     keyword: Array  # BM25 / the query's max_bm25, in [0, 1]
     expanded: Array  # BM25 of the thesaurus synonyms of the query's unfamiliar words, normalised alike
     coverage: Array  # IDF-weighted share of the query's terms each candidate holds
-    heading: Array  # IDF-weighted share of the query's terms in each candidate's own heading
+    heading: Array  # IDF-weighted share of the query's terms in each candidate's headings (or their variants)
     dense_rank: Array  # 1-based; depth + 1 when absent
     keyword_rank: Array
     depth: int

@@ -17,11 +17,21 @@ import numpy as np
 from assistant.ranking import Candidates
 from assistant.settings import RefusalSettings
 
-_QUANTITY = re.compile(r"\b(wie ?viele?|wie hoch|wie gro(?:ß|ss)|wieviel|welche[rn]? (?:betrag|summe|quote|anteil)|how (?:many|much|high|large)|anzahl|prozent|quote)\b", re.I)
-_TIME = re.compile(r"\b(wann|seit wann|bis wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist)|when|what year|since when|until when)\b", re.I)
+_QUANTITY = re.compile(
+    r"\b(wie ?viele?|wie hoch|wie gro(?:ß|ss)|wieviel|welche[rn]? (?:betrag|summe|quote|anteil)|how (?:many|much|high|large)"
+    r"|anzahl|prozent|quote)\b",
+    re.I,
+)
+_TIME = re.compile(
+    r"\b(wann|seit wann|bis wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist)|when|what year|since when|until when)\b", re.I
+)
 _PERSON = re.compile(r"\b(wer|wem|wen|who|whom|ansprechpartner\w*|zuständig\w*)\b", re.I)
 _NUMBER = re.compile(r"\d")
-_YEAR_OR_DATE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b|\d{1,2}\.\s?\d{1,2}\.|\b\d{1,2}\.\s?(januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)\b", re.I)
+_YEAR_OR_DATE = re.compile(
+    r"\b(1[5-9]\d\d|20\d\d)\b|\d{1,2}\.\s?\d{1,2}\.|\b\d{1,2}\.\s?"
+    r"(januar|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember)\b",
+    re.I,
+)
 _NAME = re.compile(r"\b[A-ZÄÖÜ][a-zäöüß]+(?:\s+[A-ZÄÖÜ][a-zäöüß]+)+\b|\b(?:Dr|Prof)\.|\b[A-ZÄÖÜ]{2,}\b")
 
 FEATURES = (

@@ -70,7 +70,9 @@ class Retriever:
         return Retrieval(fused=fused[:k], dense=dense[:k], keyword=keyword[:k], timings=timings, vector=vector,
                          candidates=candidates, order=order, profile=candidates.profile)
 
-    def candidates(self, question: str, vector: Vector, depth: int, filters: Filters) -> tuple[list[Hit], list[Hit], Candidates, list[StoredChunk]]:
+    def candidates(
+        self, question: str, vector: Vector, depth: int, filters: Filters
+    ) -> tuple[list[Hit], list[Hit], Candidates, list[StoredChunk]]:
         """Both retrievers' top `depth`, and their union as `Candidates` for the fusion."""
         found = self.index.store.query(vector, depth, filters)
         keyword_index = self.index.keyword()
@@ -96,7 +98,7 @@ class Retriever:
             keyword=np.array([float(bm25[p]) if p is not None else 0.0 for p in positions]) / prof.max_bm25,
             expanded=np.array([float(expanded[p]) if p is not None else 0.0 for p in positions]) / expanded_max,
             coverage=keyword_index.coverage(question, positions),
-            heading=keyword_index.share(question, [chunks[i].section_path[-1] if chunks[i].section_path else "" for i in ids]),
+            heading=keyword_index.share(question, [" ".join(chunks[i].section_path[1:]) for i in ids]),
             dense_rank=np.array([dense_rank.get(i, depth + 1) for i in ids], dtype=float),
             keyword_rank=np.array([keyword_rank.get(i, depth + 1) for i in ids], dtype=float),
             depth=depth,

@@ -65,7 +65,9 @@ class Service:
         if wait:
             raise rate_limited(wait)
 
-    def stream(self, question: str, conversation_id: str | None, filters: Filters, channel: str, user: str | None) -> Iterator[tuple[str, object]]:
+    def stream(
+        self, question: str, conversation_id: str | None, filters: Filters, channel: str, user: str | None
+    ) -> Iterator[tuple[str, object]]:
         """Engine events for one question; the final answer is logged with its conversation."""
         conversation_id = conversation_id or uuid.uuid4().hex
         conversation = self.settings.conversation

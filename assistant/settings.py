@@ -38,6 +38,9 @@ class RetrievalSettings(BaseModel):
         0.0, ge=0, description="convex/adaptive: weight of BM25 over thesaurus synonyms of unfamiliar query words (0: off)."
     )
     thesaurus_max_df: int = Field(2, ge=0, description="Query words in at most this many chunks get synonyms.")
+    asked_weight: float = Field(
+        0.1, ge=0, description="Extractive: bonus for a unit naming what is asked for (\"Welche Förderquote …\" -> Förderquote)."
+    )
     heading_weight: float = Field(
         0.0, ge=0, description="convex/adaptive: weight of the query terms a candidate's own heading holds."
     )
@@ -100,9 +103,17 @@ class GeneratorSettings(BaseModel):
     rank_prior: float = Field(0.01, ge=0, description="Extractive: a unit's score drops by this per rank of its passage.")
     margin: float = Field(0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it.")
     list_margin: float = Field(
-        0.05, ge=0, description="Extractive: for list and how-to questions, a list within this of the best sentence wins."
+        0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
+        "when that mean is within this of the best unit.",
     )
 
+    asked_weight: float = Field(
+        0.1, ge=0, description="Extractive: bonus for a unit naming what is asked for (\"Welche Förderquote …\" -> Förderquote)."
+    )
+    heading_weight: float = Field(
+        0.1, ge=0, description="Extractive: bonus per share of the question's terms (or of the asked-for words) in the "
+        "heading of a unit's section.",
+    )
     type_bonus: float = Field(
         0.05, ge=0, description="Extractive: bonus for a unit of the asked-for form (a number for 'wie viel', an item for a list)."
     )
@@ -174,12 +185,17 @@ class DatabaseSettings(BaseModel):
     )
 
 
+Visibility = Literal["public", "internal"]
+
+
+def _every_visibility() -> list[Visibility]:
+    return ["public", "internal"]
+
+
 class SlackScope(BaseModel):
     doc_types: list[str] = Field(default_factory=list, description="Allowed document types (empty: all).")
     tags: list[str] = Field(default_factory=list, description="Allowed tags (empty: all).")
-    visibility: list[Literal["public", "internal"]] = Field(
-        default_factory=lambda: ["public", "internal"], description="Allowed visibility."
-    )
+    visibility: list[Visibility] = Field(default_factory=_every_visibility, description="Allowed visibility.")
 
 
 class SlackSettings(BaseModel):

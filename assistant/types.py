@@ -65,6 +65,7 @@ class Citation:
     url: str
     quote: str
     doc_type: str = ""
+    links: list[str] = field(default_factory=list)  # web addresses the cited section gives (a directory entry's)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

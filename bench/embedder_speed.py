@@ -22,8 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -38,6 +37,7 @@ from ingest.loaders import load_file
 from ingest.pipeline import scan
 from ingest.settings import ChunkingSettings, EmbedderSettings
 
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "embedder_speed.json"
 
 
@@ -46,7 +46,7 @@ def corpus_chunks(n: int, count) -> list[str]:  # type: ignore[no-untyped-def]
     for path in scan([ROOT / "corpus"]):
         try:
             doc = load_file(path)
-        except Exception:  # noqa: BLE001, S112 - unreadable files are not the point here
+        except Exception:  # noqa: BLE001 - unreadable files are not the point here
             continue
         chunks = chunk_document(doc, ChunkingSettings(), count)  # type: ignore[call-arg]
         texts.extend(c.embed_text() for c in chunks)

@@ -224,7 +224,9 @@ async def client_loop(client: httpx.AsyncClient, url: str, texts: list[str], pha
                 phase.exceptions["InvalidJSON"] += 1
 
 
-async def run_phase(base: str, clients: int, seconds: float, texts: list[str], timeout: float, max_requests: int, offset: int = 0) -> tuple[Phase, float]:
+async def run_phase(
+    base: str, clients: int, seconds: float, texts: list[str], timeout: float, max_requests: int, offset: int = 0
+) -> tuple[Phase, float]:
     phase = Phase(next_question=offset)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(timeout=timeout, limits=limits) as client:
@@ -276,7 +278,9 @@ def main() -> None:
         raise SystemExit("clients must be 1..500 and workers 1..16")
 
     texts = question_texts()
-    console.print(f"{len(texts)} questions, {os.cpu_count()} CPUs; workers {args.workers}, clients {args.clients}, {args.seconds:.0f} s each")
+    console.print(
+        f"{len(texts)} questions, {os.cpu_count()} CPUs; workers {args.workers}, clients {args.clients}, {args.seconds:.0f} s each"
+    )
     rows: list[dict[str, Any]] = []
     warmups: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="lotse-load-") as tmpdir:
@@ -298,7 +302,9 @@ def main() -> None:
                 for clients in args.clients:
                     pids = process_tree(server.proc.pid)
                     cpu0, busy0, own0 = cpu_seconds(pids), machine_busy_seconds(), own_cpu_seconds()
-                    phase, elapsed = asyncio.run(run_phase(server.base, clients, args.seconds, texts, args.timeout, args.max_requests, offset=len(rows) * 7))
+                    phase, elapsed = asyncio.run(
+                        run_phase(server.base, clients, args.seconds, texts, args.timeout, args.max_requests, offset=len(rows) * 7)
+                    )
                     cpu = cpu_seconds(process_tree(server.proc.pid)) - cpu0
                     own = own_cpu_seconds() - own0
                     foreign = machine_busy_seconds() - busy0 - cpu - own
@@ -321,7 +327,8 @@ def main() -> None:
         table.add_row(str(r["workers"]), str(r["clients"]), str(r["requests"]), f"{r['throughput_rps']:.2f}",
                       f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['p99_ms']:.0f}",
                       f"{r['errors']}" + (f" {r['error_detail']}" if r["errors"] else ""),
-                      f"{r['refused_share']:.1%}", f"{r['server_cpu_cores']:.2f}/{r['client_cpu_cores']:.2f}/{r['other_cpu_cores']:.2f} of {os.cpu_count()}",
+                      f"{r['refused_share']:.1%}",
+                      f"{r['server_cpu_cores']:.2f}/{r['client_cpu_cores']:.2f}/{r['other_cpu_cores']:.2f} of {os.cpu_count()}",
                       f"{r['memory']['vmhwm_sum_mib']:.0f} ({r['memory']['processes']} proc)")
     console.print(table)
     if args.quick and rows:

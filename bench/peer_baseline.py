@@ -125,7 +125,7 @@ def open_llama_index(collection: Any, embed_model: Any, tmp: Path) -> tuple[Any,
 
     data = collection.get(include=["embeddings", "documents", "metadatas"])
     nodes = []
-    for cid, text, meta, vector in zip(data["ids"], data["documents"], data["metadatas"], data["embeddings"]):
+    for cid, text, meta, vector in zip(data["ids"], data["documents"], data["metadatas"], data["embeddings"], strict=True):
         node = TextNode(id_=cid, text=text or "", metadata={"doc_id": meta["doc_id"], "section": meta["section"]},
                         embedding=[float(x) for x in vector])
         node.relationships[NodeRelationship.SOURCE] = RelatedNodeInfo(node_id=str(meta["doc_id"]))
@@ -261,7 +261,9 @@ def main() -> None:
         systems: dict[str, dict[str, Any]] = {}
         for name in (default_name, top10_name, lotse_name):
             asked = {q.id: q for q in questions if q.id in ranked[name]}
-            metrics = evaluate_runs(list(asked.values()), {qid: ranked_keys(asked[qid].relevant, hits) for qid, hits in ranked[name].items()})
+            metrics = evaluate_runs(
+                list(asked.values()), {qid: ranked_keys(asked[qid].relevant, hits) for qid, hits in ranked[name].items()}
+            )
             systems[name] = {
                 "questions": len(asked),
                 **metrics,

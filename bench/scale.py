@@ -12,6 +12,7 @@ Run: .venv/bin/python -m bench.scale [--sizes 1000 10000 100000]
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -87,9 +88,9 @@ def query_latency(settings, questions) -> dict[str, float]:  # type: ignore[no-u
     retrieval, answer = [], []
     for q in questions:
         language = detect_language(q.question)
-        t, _ = timed(lambda: engine.retriever.retrieve(q.question, k=10, language=language))
+        t, _ = timed(functools.partial(engine.retriever.retrieve, q.question, k=10, language=language))
         retrieval.append(t)
-        t, _ = timed(lambda: engine.answer(q.question))
+        t, _ = timed(functools.partial(engine.answer, q.question))
         answer.append(t)
     return {f"retrieval_{k}": v for k, v in percentiles(retrieval).items()} | {f"answer_{k}": v for k, v in percentiles(answer).items()}
 
@@ -140,9 +141,10 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
     table = Table("chunks", "upsert s", "BM25 build s", "BM25 load s", "retrieval p50/p95 ms", "answer p50/p95 ms", "serve peak RSS MB",
                   title=f"Scale (synthetic from {len(sentences)} real sentences)")
-    for size, r in rows.items():
+    for r in rows.values():
         table.add_row(str(r["chunks"]), str(r["upsert_s"]), str(r["bm25_build_s"]), str(r["bm25_load_s"]),
-                      f"{r['retrieval_p50_ms']}/{r['retrieval_p95_ms']}", f"{r['answer_p50_ms']}/{r['answer_p95_ms']}", str(r["serve_peak_rss_mb"]))
+                      f"{r['retrieval_p50_ms']}/{r['retrieval_p95_ms']}", f"{r['answer_p50_ms']}/{r['answer_p95_ms']}",
+                      str(r["serve_peak_rss_mb"]))
     Console().print(table)
     print("written:", write("scale", {"sentences": len(sentences), "hnsw": str(hnsw), "rows": rows}))
 

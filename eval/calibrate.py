@@ -45,7 +45,8 @@ class Table:
 
     def cell(self, name: str, expected: str) -> npt.NDArray[np.bool_]:
         want = expected == "answer"
-        return np.array([s == name for s in self.sets]) & (self.answer == want)
+        mask: npt.NDArray[np.bool_] = np.array([s == name for s in self.sets]) & (self.answer == want)
+        return mask
 
 
 def refusal_table(records: Sequence[Record], retrieval: RetrievalSettings, top_n: int) -> Table:
@@ -76,7 +77,7 @@ def cell_weights(table: Table, cells: Sequence[tuple[str, str]]) -> Matrix:
         mask = table.cell(name, expected)
         if mask.any():
             weight[mask] = 1.0 / mask.sum()
-    return weight * len(weight) / max(weight.sum(), 1e-9)
+    return weight * len(weight) / max(float(weight.sum()), 1e-9)
 
 
 def rates(p: Matrix, table: Table, threshold: float, cells: Sequence[tuple[str, str]]) -> dict[tuple[str, str], float]:
@@ -104,11 +105,11 @@ def calibrate_refusal(records: Sequence[Record], retrieval: RetrievalSettings, b
     """The fitted refusal settings (weights, bias, threshold) and the full feature table."""
     table = refusal_table(records, retrieval, base.top_passages)
     tuning = np.array([s in TUNING_SETS for s in table.sets])
-    sub = Table(table.x[tuning], table.answer[tuning], [s for s, t in zip(table.sets, tuning) if t])
+    sub = Table(table.x[tuning], table.answer[tuning], [s for s, t in zip(table.sets, tuning, strict=True) if t])
     w, b = fit_logistic(sub.x, sub.answer, cell_weights(sub, list(REFUSAL_TARGETS)), c)
     p = 1 / (1 + np.exp(-(sub.x @ w + b)))
     threshold = choose_threshold(p, sub, REFUSAL_TARGETS)
-    weights = {f: round(float(v), 5) for f, v in zip(REFUSAL_FEATURES, w)}
+    weights = {f: round(float(v), 5) for f, v in zip(REFUSAL_FEATURES, w, strict=True)}
     return base.model_copy(update={"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4)}), table
 
 
@@ -129,5 +130,5 @@ def calibrate_follow_ups(x: Matrix, y: npt.NDArray[np.bool_], names: Sequence[st
         return max(0.0, merged - 0.05) * 2 + max(0.0, 0.9 - kept), merged - kept
 
     threshold = float(min(np.unique(np.round(p, 4)), key=cost))
-    weights = {f: round(float(v), 5) for f, v in zip(names, w)}
+    weights = {f: round(float(v), 5) for f, v in zip(names, w, strict=True)}
     return base.model_copy(update={"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4)})

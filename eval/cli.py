@@ -17,7 +17,6 @@ from assistant.errors import LotseError
 
 if TYPE_CHECKING:
     from assistant.answer import AnswerEngine
-    from assistant.settings import Settings
 
 app = typer.Typer(
     add_completion=False,
@@ -39,8 +38,12 @@ OutOpt = Annotated[Path | None, typer.Option("--out", "-o", help="Ausgabeordner 
 CompareOpt = Annotated[
     Path | None, typer.Option("--compare", help="Früheres report.json (oder dessen Ordner) zum Vergleich", exists=True)
 ]
-GateOpt = Annotated[bool, typer.Option("--gate/--no-gate", help="Mit Fehlercode 1 enden, wenn eine Schwelle aus eval/thresholds.yaml verfehlt wird")]
-ThresholdsOpt = Annotated[Path | None, typer.Option("--thresholds", help="Schwellenwerte (Standard: eval/thresholds.yaml)", exists=True, dir_okay=False)]
+GateOpt = Annotated[
+    bool, typer.Option("--gate/--no-gate", help="Mit Fehlercode 1 enden, wenn eine Schwelle aus eval/thresholds.yaml verfehlt wird")
+]
+ThresholdsOpt = Annotated[
+    Path | None, typer.Option("--thresholds", help="Schwellenwerte (Standard: eval/thresholds.yaml)", exists=True, dir_okay=False)
+]
 SetsOpt = Annotated[str | None, typer.Option("--sets", help="Kommagetrennt: xquad, mlqa, germanquad, nomiracl (Standard: alle)")]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="Ordner der Datensätze (Standard: ../shared/data neben dem Repository)")]
 
@@ -245,7 +248,9 @@ def relevance_command() -> None:
 def gaps_command(
     days: Annotated[int, typer.Option("--days", min=1, help="Zeitraum in Tagen")] = 90,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Markdown-Datei (Standard: Ausgabe auf dem Terminal)")] = None,
-    export_candidates: Annotated[Path | None, typer.Option("--export-candidates", help="👎-Fragen als Kandidaten im Fragenset-Format (YAML) schreiben")] = None,
+    export_candidates: Annotated[
+        Path | None, typer.Option("--export-candidates", help="👎-Fragen als Kandidaten im Fragenset-Format (YAML) schreiben")
+    ] = None,
     threshold: Annotated[float, typer.Option("--threshold", min=0.0, max=1.0, help="Ähnlichkeit, ab der Fragen ein Thema bilden")] = 0.87,
 ) -> None:
     """Abgelehnte und mit 👎 bewertete Fragen (Web und Slack), nach Thema gruppiert."""

@@ -6,6 +6,7 @@ that runs in production.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import pickle
 from collections.abc import Callable, Sequence
@@ -28,7 +29,7 @@ from ingest.embedders import Embedder
 from ingest.types import Filters, StoredChunk
 
 Progress = Callable[[str, int, int], None]
-COLLECT_VERSION = "5"
+COLLECT_VERSION = "6"
 
 
 class FixedSentences:
@@ -88,7 +89,7 @@ def collect_own(engine: AnswerEngine, questions: Sequence[Question], progress: P
     queries = own_queries(questions)
     vectors = _vectors(engine.index.embedder, queries)
     records = []
-    for n, (q, query, vector) in enumerate(zip(questions, queries, vectors), 1):
+    for n, (q, query, vector) in enumerate(zip(questions, queries, vectors, strict=True), 1):
         c, chunks = _candidates(engine.retriever, query, vector)
         relevant = np.array([any(e.doc == ch.doc_id and e.section in ch.section_path for e in q.relevant) for ch in chunks])
         records.append(Record("own", q.id, query, q.lang, "answer" if q.answerable else "refuse", c, relevant,
@@ -103,7 +104,7 @@ def collect_external(engine: AnswerEngine, xset: ExternalSet, progress: Progress
     doc_ids = {passage_doc_id(p.id): p.id for p in xset.passages}
     vectors = _vectors(engine.index.embedder, [q.question for q in xset.questions])
     records = []
-    for n, (q, vector) in enumerate(zip(xset.questions, vectors), 1):
+    for n, (q, vector) in enumerate(zip(xset.questions, vectors, strict=True), 1):
         c, chunks = _candidates(engine.retriever, q.question, vector)
         known = q.expected == "answer" and xset.kind != "nomiracl"
         relevant = np.array([known and doc_ids.get(ch.doc_id) in q.relevant for ch in chunks], dtype=bool)
@@ -143,5 +144,5 @@ def collect_all(settings: Settings, own: AnswerEngine, questions: Sequence[Quest
             engines[xset.corpus_name] = external_engine(settings, xset, embedder, progress)
         engine = engines[xset.corpus_name]
         set_key = f"{engine.index.name}|{depth}|{xset.fingerprint}|{len(xset.questions)}|{xset.name}"
-        records += cached(cache / xset.name, set_key, lambda: collect_external(engine, xset, progress))
+        records += cached(cache / xset.name, set_key, functools.partial(collect_external, engine, xset, progress))
     return records

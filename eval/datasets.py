@@ -185,3 +185,13 @@ def load_sets(names: list[str] | None = None, data_dir: Path | None = None) -> l
         else:
             out.extend(load_nomiracl(path))
     return out
+
+
+def sample(xset: ExternalSet, questions: int) -> ExternalSet:
+    """A fixed, smaller version of a set for a fast gate: its first `questions` questions and only
+    the passages they point to (their own paragraph, or their ten NoMIRACL passages)."""
+    chosen = xset.questions[:questions]
+    wanted = {p for q in chosen for p in q.relevant}
+    passages = [p for p in xset.passages if p.id in wanted]
+    name = f"{xset.name} (Stichprobe {len(chosen)})"
+    return ExternalSet(name, xset.role, passages, chosen, xset.source, f"{xset.corpus_name}-sample{questions}", xset.kind)

@@ -94,8 +94,8 @@ def question_row(engine: AnswerEngine, q: ExternalQuestion, doc_ids: dict[str, s
 
 
 def features(prepared: Prepared) -> dict[str, float]:
-    """The refusal evidence of a prepared question, for calibration."""
-    return {"evidence": prepared.decision.evidence, "uncovered": prepared.decision.uncovered}
+    """The refusal evidence of a prepared question, and the model's confidence."""
+    return dict(prepared.decision.features) | {"confidence": prepared.decision.confidence}
 
 
 @dataclass

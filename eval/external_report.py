@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from eval.external import SetResult
-from eval.runner import QuestionResult, summarize
 from eval.questions import Question
+from eval.runner import QuestionResult, summarize
 
 ROLE_DE = {"tune": "Abstimmung", "calibrate": "Kalibrierung", "held-out": "zurückgehalten", "dev": "Abstimmung",
            "test": "zurückgehalten"}

@@ -45,8 +45,8 @@ def pair_features(engine: AnswerEngine, pairs: Sequence[Pair]) -> list[list[floa
 def detector_rates(engine: AnswerEngine, pairs: Sequence[Pair]) -> dict[str, float]:
     """Switches kept apart and real follow-ups merged, by the engine's own decision."""
     decided = []
-    for pair, row in zip(pairs, pair_features(engine, pairs)):
-        decided.append((pair.follow_up, engine.follow_ups.decide(dict(zip(FEATURES, row))).follow_up))
+    for pair, row in zip(pairs, pair_features(engine, pairs), strict=True):
+        decided.append((pair.follow_up, engine.follow_ups.decide(dict(zip(FEATURES, row, strict=True))).follow_up))
     switches = [d for f, d in decided if not f]
     follow_ups = [d for f, d in decided if f]
     return {

@@ -119,8 +119,12 @@ def tuning_markdown(result: TuningResult) -> str:
               "| Satz / soll | Anteil |", "|---|---:|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in result.refusal.items()]
     lines += ["", "## Folgefragen", "", "| Split | Themenwechsel getrennt | Folgefragen verbunden | Paare |", "|---|---:|---:|---:|"]
-    lines += [f"| {s} | {r['switches kept apart']:.3f} | {r['follow-ups merged']:.3f} | {int(r['pairs'])} |" for s, r in result.follow_ups.items()]
+    lines += [
+        f"| {s} | {r['switches kept apart']:.3f} | {r['follow-ups merged']:.3f} | {int(r['pairs'])} |" for s, r in result.follow_ups.items()
+    ]
     lines += ["", "## Zitatprüfung (umformulierte Sätze, eval/citations.yaml)", "",
               "| Teil | gedeckt und behalten | ungedeckt und entfernt | Sätze |", "|---|---:|---:|---:|"]
-    lines += [f"| {s} | {r['supported kept']:.3f} | {r['unsupported removed']:.3f} | {int(r['sentences'])} |" for s, r in result.citations.items()]
+    lines += [
+        f"| {s} | {r['supported kept']:.3f} | {r['unsupported removed']:.3f} | {int(r['sentences'])} |" for s, r in result.citations.items()
+    ]
     return "\n".join(lines) + "\n"

@@ -172,7 +172,10 @@ def find_relevance(questions: list[Question], docs: dict[str, Document]) -> dict
 def write_relevance(questions: list[Question], docs: dict[str, Document], path: Path | None = None) -> Path:
     """Store the found sections (eval/relevance.yaml), which `load_questions` reads back."""
     path = path or RELEVANCE
-    header = "# Written by `lotse eval relevance`: sections that hold all key facts of a question besides\n# its expected ones. They count as correct in retrieval and citation metrics. Do not edit.\n"
+    header = (
+        "# Written by `lotse eval relevance`: sections that hold all key facts of a question besides\n"
+        "# its expected ones. They count as correct in retrieval and citation metrics. Do not edit.\n"
+    )
     body = yaml.safe_dump(find_relevance(questions, docs), allow_unicode=True, sort_keys=True, width=200)
     path.write_text(header + body, encoding="utf-8")
     return path

@@ -406,12 +406,12 @@ def run_info(engine: Any, question_files: Sequence[Path] | None = None, **extra:
         "index": engine.index.name,
         "embedder": engine.index.embedder.name,
         "corpus": str(settings.paths.corpus_dir),
-        "retrieval": (f"dense {settings.retrieval.dense_weight}, keyword {settings.retrieval.keyword_weight} "
-                      f"(en {settings.retrieval.keyword_weight_en}), rrf_k {settings.retrieval.rrf_k}, "
-                      f"depth {settings.retrieval.depth}, passages {settings.retrieval.passages}"),
+        "retrieval": (f"{settings.retrieval.fusion}, keyword {settings.retrieval.keyword_weight} "
+                      f"(en {settings.retrieval.keyword_weight_en}), depth {settings.retrieval.depth}, "
+                      f"passages {settings.retrieval.passages}"),
         "reranker": settings.retrieval.reranker_model or "–",
-        "refusal": (f"min_evidence {settings.refusal.min_evidence} (en {settings.refusal.min_evidence_en}), "
-                    f"max_uncovered {settings.refusal.max_uncovered}"),
+        "refusal": (f"logistic over {len(settings.refusal.weights)} features, threshold {settings.refusal.threshold}"
+                    if settings.refusal.weights else "never (untuned)"),
         "questions": [str(p) for p in question_files] if question_files else "eval/questions/*.yaml",
     })
     info.update(extra)

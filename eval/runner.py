@@ -75,7 +75,9 @@ def _given(item: str, answer: str) -> bool:
     return key in " ".join(answer.split()).lower()
 
 
-def score_answer(q: Question, prepared: Prepared, answer: Answer, lists: Mapping[tuple[str, str], list[str]] | None = None) -> QuestionResult:
+def score_answer(
+    q: Question, prepared: Prepared, answer: Answer, lists: Mapping[tuple[str, str], list[str]] | None = None
+) -> QuestionResult:
     """How one answer did: facts, citations, rankings per retriever, refusal, and its shape."""
     texts = [answer.text] + [c.quote for c in answer.citations]
     found = [f for f in q.key_facts if any(fact_matches(f, t) for t in texts)]
@@ -115,7 +117,9 @@ def section_lists(engine: AnswerEngine) -> dict[tuple[str, str], list[str]]:
     return {k: v for k, v in lists.items() if len(v) >= 2}
 
 
-def run_questions(engine: AnswerEngine, questions: Sequence[Question], progress: Callable[[int], None] | None = None) -> list[QuestionResult]:
+def run_questions(
+    engine: AnswerEngine, questions: Sequence[Question], progress: Callable[[int], None] | None = None
+) -> list[QuestionResult]:
     """Ask every question (follow-ups with their conversation so far) and score the answers."""
     lists = section_lists(engine)
     results: list[QuestionResult] = []

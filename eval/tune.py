@@ -8,7 +8,7 @@ objective, so 1,190 XQuAD questions cannot drown 100 paraphrased municipal quest
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,10 +96,10 @@ class Tuned:
     objective: float
 
 
-def grid(base: RetrievalSettings, space: dict[str, Iterable[Any]]) -> Iterable[RetrievalSettings]:
+def grid(base: RetrievalSettings, space: Mapping[str, Iterable[Any]]) -> Iterable[RetrievalSettings]:
     names = list(space)
     for values in itertools.product(*(list(space[n]) for n in names)):
-        yield base.model_copy(update=dict(zip(names, values)))
+        yield base.model_copy(update=dict(zip(names, values, strict=True)))
 
 
 def tune(by_group: dict[str, list[Record]], base: RetrievalSettings) -> list[Tuned]:
@@ -121,7 +121,9 @@ RETRIEVAL_FIELDS = ("fusion", "dense_weight", "keyword_weight", "keyword_weight_
                     "rescore_depth")
 
 
-def retrieval_table(by_group: dict[str, list[Record]], variants: dict[str, RetrievalSettings | str]) -> dict[str, dict[str, dict[str, float]]]:
+def retrieval_table(
+    by_group: dict[str, list[Record]], variants: dict[str, RetrievalSettings | str]
+) -> dict[str, dict[str, dict[str, float]]]:
     """variant -> group -> metrics; a variant is settings, or "dense"/"keyword" for one retriever alone."""
     return {
         name: {g: single(rs, v) if isinstance(v, str) else metrics(rs, v) for g, rs in by_group.items()}

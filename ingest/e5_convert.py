@@ -361,7 +361,7 @@ def build_tokenizer(f: E5File) -> Any:
         if f.pieces[index] != name:
             raise E5ConversionError(f"Sondertoken {index} ist '{f.pieces[index]}', erwartet {name}")
     tokenizer = Tokenizer(
-        models.Unigram([(p, float(s)) for p, s in zip(f.pieces, f.scores)], unk_id=f.unk, byte_fallback=False)
+        models.Unigram([(p, float(s)) for p, s in zip(f.pieces, f.scores, strict=True)], unk_id=f.unk, byte_fallback=False)
     )
     tokenizer.normalizer = normalizers.Sequence(
         [normalizers.Precompiled(precompiled_charsmap(f.norm)), normalizers.Replace(Regex(" {2,}"), " ")]

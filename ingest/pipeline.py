@@ -35,7 +35,7 @@ PAUSE_AFTER_FIRST_WRITE = "LOTSE_TEST_PAUSE_AFTER_FIRST_WRITE"
 def _pause_after_first_write_for_tests() -> None:
     """With LOTSE_TEST_PAUSE_AFTER_FIRST_WRITE=<file>: create that file, then block until killed.
 
-    Called once, right after the first document's chunks were written to the store, so a test
+    Called once, right after the first group of documents was written to the store, so a test
     can kill the ingest at exactly that point (never set this in production).
     """
     marker = os.environ.get(PAUSE_AFTER_FIRST_WRITE)
@@ -243,40 +243,64 @@ def _assign_doc_ids(pending: dict[str, Document], state: dict[str, _Group], pres
         pending[digest] = dataclasses.replace(doc, doc_id=doc_id)
 
 
-def _vectors(index: Index, texts: list[str], batch: int, report: IngestReport) -> Vector:
-    parts = []
+def _vectors(index: Index, texts: list[str], report: IngestReport) -> Vector:
+    """Passage vectors in one call (the embedder sorts by length and batches itself)."""
+    if not texts:
+        return np.zeros((0, index.embedder.dim), dtype=np.float32)
     t0 = time.perf_counter()
-    for start in range(0, len(texts), batch):
-        parts.append(index.embedder.embed_passages(texts[start : start + batch]))
+    vectors = index.embedder.embed_passages(texts)
     report.embed_seconds += time.perf_counter() - t0
-    return np.vstack(parts) if parts else np.zeros((0, index.embedder.dim), dtype=np.float32)
+    return vectors
 
 
-def _embed(index: Index, settings: IndexSettings, pending: dict[str, Document], present: dict[str, list[str]], report: IngestReport, progress: Progress | None) -> set[str]:
-    """Chunk, embed and upsert the pending documents (units first, then their chunks, so a
-    stored chunk always has its unit vectors); returns the chunk ids written."""
-    written: set[str] = set()
+Planned = tuple[str, Document, list[Chunk]]  # content hash, document, its chunks
+
+
+def _groups(planned: list[Planned], size: int) -> Iterable[list[Planned]]:
+    """Whole documents in groups of about `size` chunks (many small documents embed and write
+    far faster together than one call each)."""
+    group: list[Planned] = []
+    for item in planned:
+        group.append(item)
+        if sum(len(chunks) for _, _, chunks in group) >= size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+def _write_group(index: Index, group: list[Planned], present: dict[str, list[str]], report: IngestReport) -> list[str]:
+    """Embed and store one group: unit vectors first, then the chunks (so a stored chunk always
+    has its unit vectors). Returns the chunk ids written."""
+    chunks = [(digest, doc, c, len(cs)) for digest, doc, cs in group for c in cs]
+    units = [split_units(c.text) for _, _, c, _ in chunks]
+    keys = [(uid, c.chunk_id) for (_, _, c, _), us in zip(chunks, units, strict=True) for uid in unit_ids(c.chunk_id, len(us))]
+    index.units.upsert([k for k, _ in keys], [c for _, c in keys], _vectors(index, [u.text for us in units for u in us], report))
+    vectors = _vectors(index, [c.embed_text() for _, _, c, _ in chunks], report)
+    stored = [
+        dataclasses.replace(stored_chunk(c, doc, tuple(sorted(present[digest])), n), n_units=len(us))
+        for (digest, doc, c, n), us in zip(chunks, units, strict=True)
+    ]
+    index.store.upsert(stored, vectors)
+    report.chunks_embedded += len(stored)
+    report.units_embedded += len(keys)
+    return [c.chunk_id for c in stored]
+
+
+def _embed(
+    index: Index, settings: IndexSettings, pending: dict[str, Document], present: dict[str, list[str]], report: IngestReport,
+    progress: Progress | None,
+) -> set[str]:
+    """Chunk, embed and store the pending documents; returns the chunk ids written."""
     count = index.embedder.count_tokens
     planned = [(digest, doc, chunk_document(doc, settings.chunking, count)) for digest, doc in pending.items()]
     total = sum(len(chunks) for _, _, chunks in planned)
     if progress:
         progress(0, total)
-    batch = settings.embedder.batch_size
-    for digest, doc, chunks in planned:
-        if not chunks:
-            continue
-        units = [split_units(c.text) for c in chunks]
-        unit_keys = [(uid, c.chunk_id) for c, us in zip(chunks, units) for uid in unit_ids(c.chunk_id, len(us))]
-        unit_vectors = _vectors(index, [u.text for us in units for u in us], batch, report)
-        index.units.upsert([k for k, _ in unit_keys], [c for _, c in unit_keys], unit_vectors)
-        vectors = _vectors(index, [c.embed_text() for c in chunks], batch, report)
-        sources = tuple(sorted(present[digest]))
-        stored = [dataclasses.replace(stored_chunk(c, doc, sources, len(chunks)), n_units=len(us)) for c, us in zip(chunks, units)]
-        index.store.upsert(stored, vectors)
-        report.chunks_embedded += len(chunks)
-        report.units_embedded += len(unit_keys)
+    written: set[str] = set()
+    for group in _groups([p for p in planned if p[2]], settings.embedder.group_chunks):
         first_write = not written
-        written.update(c.chunk_id for c in chunks)
+        written.update(_write_group(index, group, present, report))
         if progress:
             progress(report.chunks_embedded, total)
         if first_write:

@@ -50,7 +50,11 @@ class EmbedderSettings(BaseModel):
     passage_prefix: str | None = Field(
         None, description="Prefix for passages; default 'passage: ' for e5 models, else none."
     )
-    batch_size: int = Field(16, ge=1, le=512, description="Passages embedded per call.")
+    batch_size: int = Field(16, ge=1, le=512, description="Passages per forward pass of the embedder.")
+    group_chunks: int = Field(
+        64, ge=1, description="Whole documents are embedded and written together until a group holds this many chunks "
+        "(many small documents go far faster together; a crash loses at most one group)."
+    )
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (None: all).")
 
 

@@ -9,13 +9,17 @@ import logging
 import string
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ingest.errors import configuration_error, index_unavailable
 from ingest.settings import ChromaSettings, ChunkingSettings
 from ingest.types import VISIBILITIES, Filters, StoredChunk, Vector
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+    from chromadb.api.types import Include
 
 PAGE_SIZE = 2000
 PROBE_TIMEOUT = 10.0  # seconds for the start-up check of a Chroma server
@@ -126,7 +130,8 @@ def open_client(settings: ChromaSettings, data_dir: Path) -> Any:
     path = data_dir / "chroma"
     try:
         path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=ChromaClientSettings(anonymized_telemetry=False, allow_reset=False))
+        settings_ = ChromaClientSettings(anonymized_telemetry=False, allow_reset=False)
+        return chromadb.PersistentClient(path=str(path), settings=settings_)
     except Exception as exc:
         raise index_unavailable(f"Chroma {path}: {type(exc).__name__}") from exc
 
@@ -211,7 +216,7 @@ class ChromaStore:
     def __init__(self, client: Any, name: str, widening: int = 3) -> None:
         self.name = name
         self.widening = widening
-        self._collection = client.get_or_create_collection(
+        self._collection: Collection = client.get_or_create_collection(
             name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
 
@@ -220,13 +225,13 @@ class ChromaStore:
             ids=[c.chunk_id for c in chunks],
             embeddings=vectors.tolist(),
             documents=[c.text for c in chunks],
-            metadatas=[to_metadata(c) for c in chunks],  # type: ignore[misc]
+            metadatas=[to_metadata(c) for c in chunks],
         )
 
     def update_sources(self, chunks: Sequence[StoredChunk], sources: Sequence[str]) -> None:
         """Record that these chunks' content now comes from `sources` (no re-embedding)."""
         updated = [dataclasses.replace(c, sources=tuple(sources)) for c in chunks]
-        self._collection.update(ids=[c.chunk_id for c in updated], metadatas=[to_metadata(c) for c in updated])  # type: ignore[misc]
+        self._collection.update(ids=[c.chunk_id for c in updated], metadatas=[to_metadata(c) for c in updated])
 
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), PAGE_SIZE):
@@ -237,30 +242,33 @@ class ChromaStore:
 
     def iter_all(self, with_text: bool = False) -> Iterator[StoredChunk]:
         """Every stored chunk (metadata, and text if asked), page by page."""
-        include = ["metadatas", "documents"] if with_text else ["metadatas"]
+        include: Include = ["metadatas", "documents"] if with_text else ["metadatas"]
         offset = 0
         while True:
-            page = self._collection.get(include=include, limit=PAGE_SIZE, offset=offset)  # type: ignore[arg-type]
+            page = self._collection.get(include=include, limit=PAGE_SIZE, offset=offset)
             ids = page["ids"]
             if not ids:
                 return
             docs = page.get("documents") or [""] * len(ids)
-            yield from (from_metadata(cid, text, meta) for cid, meta, text in zip(ids, page["metadatas"] or [], docs))
+            yield from (from_metadata(cid, text, meta) for cid, meta, text in zip(ids, page["metadatas"] or [], docs, strict=False))
             offset += len(ids)
 
     def document(self, doc_id: str) -> list[StoredChunk]:
         """All chunks of one document in reading order."""
-        page = self._collection.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])  # type: ignore[list-item]
-        chunks = [from_metadata(cid, text, meta) for cid, meta, text in zip(page["ids"], page["metadatas"] or [], page["documents"] or [])]
+        page = self._collection.get(where={"doc_id": doc_id}, include=["metadatas", "documents"])
+        chunks = [
+            from_metadata(cid, text, meta)
+            for cid, meta, text in zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=False)
+        ]
         return sorted(chunks, key=lambda c: c.position)
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         if not ids:
             return []
-        page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])  # type: ignore[list-item]
+        page = self._collection.get(ids=list(ids), include=["metadatas", "documents"])
         found = {
             cid: from_metadata(cid, text, meta)
-            for cid, meta, text in zip(page["ids"], page["metadatas"] or [], page["documents"] or [])
+            for cid, meta, text in zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=False)
         }
         return [found[i] for i in ids if i in found]
 
@@ -280,9 +288,12 @@ class ChromaStore:
             return []
         result = self._collection.query(
             query_embeddings=[vector.tolist()], n_results=k, where=where,
-            include=["metadatas", "documents", "distances"],  # type: ignore[list-item]
+            include=["metadatas", "documents", "distances"],
         )
-        columns = zip(result["ids"][0], (result["metadatas"] or [[]])[0], (result["documents"] or [[]])[0], (result["distances"] or [[]])[0])
+        columns = zip(
+            result["ids"][0], (result["metadatas"] or [[]])[0], (result["documents"] or [[]])[0], (result["distances"] or [[]])[0],
+            strict=False,
+        )
         return [(from_metadata(cid, text, meta), 1.0 - float(dist)) for cid, meta, text, dist in columns]
 
 
@@ -290,7 +301,7 @@ class ChromaUnitStore:
     """Unit vectors in a second Chroma collection beside the chunks (`<index name>-units`)."""
 
     def __init__(self, client: Any, name: str) -> None:
-        self._collection = client.get_or_create_collection(
+        self._collection: Collection = client.get_or_create_collection(
             name=f"{name}-units", embedding_function=None, metadata={"hnsw:space": "cosine"}
         )
 
@@ -307,19 +318,19 @@ class ChromaUnitStore:
         """The stored vectors of these unit ids (missing ids are left out)."""
         if not ids:
             return {}
-        page = self._collection.get(ids=list(ids), include=["embeddings"])  # type: ignore[list-item]
+        page = self._collection.get(ids=list(ids), include=["embeddings"])
         embeddings = page.get("embeddings")
         if embeddings is None:
             return {}
-        return {uid: np.asarray(v, dtype=np.float32) for uid, v in zip(page["ids"], embeddings)}
+        return {uid: np.asarray(v, dtype=np.float32) for uid, v in zip(page["ids"], embeddings, strict=True)}
 
     def query(self, vector: Vector, k: int) -> list[tuple[str, float]]:
         """The k units nearest to a query vector: (unit id, cosine similarity)."""
         k = min(k, int(self._collection.count()))
         if k <= 0:
             return []
-        result = self._collection.query(query_embeddings=[vector.tolist()], n_results=k, include=["distances"])  # type: ignore[list-item]
-        return [(uid, 1.0 - float(d)) for uid, d in zip(result["ids"][0], (result["distances"] or [[]])[0])]
+        result = self._collection.query(query_embeddings=[vector.tolist()], n_results=k, include=["distances"])
+        return [(uid, 1.0 - float(d)) for uid, d in zip(result["ids"][0], (result["distances"] or [[]])[0], strict=False)]
 
     def delete(self, ids: Sequence[str]) -> None:
         for start in range(0, len(ids), PAGE_SIZE):

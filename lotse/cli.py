@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -17,7 +17,9 @@ from assistant.settings import Settings, describe, load_settings
 from eval.cli import app as eval_app
 from eval.cli import report_app
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Lotse – Antworten aus den Leitfäden zu kommunalen Digitalen Zwillingen.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Lotse – Antworten aus den Leitfäden zu kommunalen Digitalen Zwillingen."
+)
 console = Console()
 errors = Console(stderr=True)
 
@@ -60,7 +62,7 @@ def _start_line(settings: Settings, roots: list[Path]) -> str:
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="Dateien oder Ordner (Standard: der Korpus)")] = None,
+    paths: Annotated[list[Path] | None, typer.Argument(help="Dateien oder Ordner (Standard: der Korpus)")] = None,
     strict: Annotated[bool, typer.Option("--strict", help="Bei jedem fehlerhaften Dokument abbrechen, nichts ändern.")] = False,
 ) -> None:
     """Liest den Korpus ein: neue und geänderte Dokumente, gelöschte werden entfernt.
@@ -83,7 +85,8 @@ def ingest(
     try:
         if errors.is_terminal and not errors.is_dumb_terminal:
             index = open_index(settings)
-            with Progress(TextColumn("Einbetten"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=errors, transient=True) as bar:
+            columns = (TextColumn("Einbetten"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+            with Progress(*columns, console=errors, transient=True) as bar:
                 task = bar.add_task("embed", total=None)
                 report = run_ingest(index, settings, roots=roots, strict=strict, on_failure=skipped,
                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
@@ -149,8 +152,8 @@ def search(
 def ask(
     question: Annotated[str, typer.Argument(help="Die Frage (Deutsch oder Englisch)")],
     as_json: Annotated[bool, typer.Option("--json", help="Antwort als JSON")] = False,
-    generator: Annotated[Optional[str], typer.Option(help="extractive oder openai (Standard: Einstellung)")] = None,
-    doc_type: Annotated[Optional[list[str]], typer.Option("--type", help="Nur diese Dokumentarten")] = None,
+    generator: Annotated[str | None, typer.Option(help="extractive oder openai (Standard: Einstellung)")] = None,
+    doc_type: Annotated[list[str] | None, typer.Option("--type", help="Nur diese Dokumentarten")] = None,
     public_only: Annotated[bool, typer.Option("--public", help="Nur öffentliche Dokumente")] = False,
 ) -> None:
     """Beantwortet eine Frage mit Quellen (Abschnitt, Seite) und Zeiten."""
@@ -179,7 +182,9 @@ def ask(
             table.add_row(str(c.n), c.section, str(c.page or ""), c.url)
         console.print(table)
     t = answer.timings
-    console.print(f"[dim]Zeiten: einbetten {t.embed:.2f} s, suchen {t.retrieve:.2f} s, antworten {t.generate:.2f} s, gesamt {t.total:.2f} s[/dim]")
+    console.print(
+        f"[dim]Zeiten: einbetten {t.embed:.2f} s, suchen {t.retrieve:.2f} s, antworten {t.generate:.2f} s, gesamt {t.total:.2f} s[/dim]"
+    )
 
 
 @app.command()
@@ -201,9 +206,9 @@ def slack() -> None:
 
 @app.command()
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Adresse (Standard: LOTSE_WEB__HOST)")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (Standard: LOTSE_WEB__PORT)")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="Worker-Prozesse (Standard: LOTSE_WEB__WORKERS)")] = None,
+    host: Annotated[str | None, typer.Option(help="Adresse (Standard: LOTSE_WEB__HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (Standard: LOTSE_WEB__PORT)")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker-Prozesse (Standard: LOTSE_WEB__WORKERS)")] = None,
 ) -> None:
     """Startet den Webdienst: Chat-API, Widget, Quellenansicht (und Slack, falls eingerichtet)."""
     import uvicorn

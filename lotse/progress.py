@@ -69,7 +69,8 @@ class ProgressLines:
         if self._started is None:
             return f"Einlesen: Vorbereitung (Modell laden, Dateien lesen und zerlegen) … {duration(now - self._begun)}"
         if self._finished is not None:
-            return (f"Einlesen: {self.total}/{self.total} Abschnitte eingebettet nach {duration(self._finished - self._started)}; "
+            embedded = duration(self._finished - self._started)
+            return (f"Einlesen: {self.total}/{self.total} Abschnitte eingebettet nach {embedded}; "
                     f"Index wird abgeschlossen … {duration(now - self._begun)} insgesamt")
         if not self.total:
             return f"Einlesen: Index wird abgeschlossen … {duration(now - self._begun)}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -17,9 +16,10 @@ os.environ.setdefault("LOTSE_PATHS__MODELS_DIR", str(Path(__file__).resolve().pa
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from assistant.settings import Settings  # noqa: E402
-from tests_support import ChromaServer, free_port, make_docx, make_pdf  # noqa: E402,F401
-from pg_fixtures import db_url, postgres  # noqa: E402,F401
+from pg_fixtures import db_url, postgres  # noqa: F401
+from tests_support import ChromaServer, free_port, make_docx, make_pdf  # noqa: F401
+
+from assistant.settings import Settings
 
 GUIDE = """---
 title: Leitfaden Datenschutz
@@ -119,6 +119,7 @@ def chroma_server(chroma: ChromaServer) -> tuple[str, int]:
 def fake_index(settings: Settings):  # type: ignore[no-untyped-def]
     """The small test corpus ingested with the deterministic fake embedder into real Chroma."""
     from fakes import FakeEmbedder
+
     from ingest.index import open_index
     from ingest.pipeline import run_ingest
 

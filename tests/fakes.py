@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -64,3 +64,37 @@ class CountingEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)  # type: ignore[attr-defined,no-any-return]
+
+
+class ScriptedGenerator:
+    """A generator (AnswerEngine(generator=…)) that streams fixed pieces, then its draft.
+
+    With `hold=True` it stops after the last piece until `release` is set, so a test knows the
+    deltas went out and the final answer did not: `streamed` tells when that point is reached.
+    """
+
+    name = "scripted"
+
+    def __init__(self, pieces: Sequence[str], hold: bool = False, timeout: float = 60.0) -> None:
+        import threading
+
+        self.pieces = list(pieces)
+        self.hold = hold
+        self.timeout = timeout
+        self.streamed = threading.Event()
+        self.release = threading.Event()
+
+    def _draft(self) -> object:
+        from assistant.generation import Draft
+
+        return Draft("".join(self.pieces), generator=self.name)
+
+    def generate(self, request: object) -> object:
+        return self._draft()
+
+    def stream(self, request: object) -> Iterator[object]:
+        yield from self.pieces
+        self.streamed.set()
+        if self.hold and not self.release.wait(self.timeout):
+            raise TimeoutError("the test never released the scripted answer")
+        yield self._draft()

@@ -33,14 +33,14 @@ class MockOpenAI(LocalServer):
         for reply in replies:
             self.replies.append(reply if isinstance(reply, Reply) else Reply(reply))
 
-    def start(self) -> "MockOpenAI":
+    def start(self) -> MockOpenAI:
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 try:
                     self._answer()
                 except (BrokenPipeError, ConnectionResetError):
@@ -61,12 +61,14 @@ class MockOpenAI(LocalServer):
                     self.send_header("Content-Type", "text/event-stream")
                     self.end_headers()
                     for word in reply.text.split(" "):
-                        chunk = dict(base, object="chat.completion.chunk", choices=[{"index": 0, "delta": {"role": "assistant", "content": word + " "}, "finish_reason": None}])
+                        delta = {"role": "assistant", "content": word + " "}
+                        chunk = dict(base, object="chat.completion.chunk", choices=[{"index": 0, "delta": delta, "finish_reason": None}])
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                     done = dict(base, object="chat.completion.chunk", choices=[{"index": 0, "delta": {}, "finish_reason": "stop"}])
                     self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
                     return
-                payload = dict(base, object="chat.completion", choices=[{"index": 0, "message": {"role": "assistant", "content": reply.text}, "finish_reason": "stop"}],
+                message = {"role": "assistant", "content": reply.text}
+                payload = dict(base, object="chat.completion", choices=[{"index": 0, "message": message, "finish_reason": "stop"}],
                                usage={"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2})
                 send_json(self, payload)
 

@@ -52,14 +52,14 @@ class MockSlackAPI(LocalServer):
             self._ts += 1
             return f"{self._ts}.000100"
 
-    def start(self) -> "MockSlackAPI":
+    def start(self) -> MockSlackAPI:
         mock = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0) or 0)).decode()
                 if "json" in (self.headers.get("Content-Type") or ""):
                     body = json.loads(raw or "{}")

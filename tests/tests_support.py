@@ -49,47 +49,130 @@ def free_port() -> int:
 
 
 class ChromaServer:
-    """A real `chroma run` on localhost that tests can stop and start again (same port, same data)."""
+    """A real `chroma run` on localhost that tests can stop and start again (same port, same data).
 
-    def __init__(self, path: Path, log: Path) -> None:
+    With a `token`, clients must send it: `chroma run` 1.x has no authentication of its own (it
+    ignores CHROMA_SERVER_AUTHN_* and auth keys in its config file), so a token-checking reverse
+    proxy, as Envoy or nginx would be in production, listens on `port` in front of it.
+    """
+
+    def __init__(self, path: Path, log: Path, token: str | None = None) -> None:
         import shutil
 
         self.binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or shutil.which("chroma")
         assert self.binary, "the chroma command comes with the chromadb package"
-        self.path, self.log, self.port = path, log, free_port()
+        self.path, self.log, self.port, self.token = path, log, free_port(), token
+        self.chroma_port = free_port() if token is not None else self.port
+        self.proxy = TokenProxy(self.port, f"http://127.0.0.1:{self.chroma_port}", token, log) if token is not None else None
         self.proc: Any = None
 
-    def start(self, timeout: float = 30) -> "ChromaServer":
+    def start(self, timeout: float = 30) -> ChromaServer:
         import subprocess
         import time
 
         import httpx
 
         self.proc = subprocess.Popen(
-            [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.chroma_port)],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    return self
+                if httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
             except httpx.HTTPError:
                 pass
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.proc.kill()
                 raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
             time.sleep(0.2)
+        if self.proxy:
+            self.proxy.start()
+        return self
 
     def stop(self) -> None:
         import subprocess
 
+        if self.proxy:
+            self.proxy.stop()
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class TokenProxy:
+    """A reverse proxy that lets a request through only with `Authorization: Bearer <token>` or
+    `X-Chroma-Token: <token>` (heartbeat and version stay open); anything else gets 401 in
+    Chroma's error shape. Counts what it passed and rejected; logs request lines, never headers."""
+
+    OPEN = ("/api/v2/heartbeat", "/api/v2/version")
+    HOP = frozenset({"host", "connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding",
+                     "proxy-authorization", "te", "trailer", "upgrade"})
+
+    def __init__(self, port: int, upstream: str, token: str, log: Path) -> None:
+        self.port, self.upstream, self.token, self.log = port, upstream, token, log
+        self.passed = self.rejected = 0
+        self.server: Any = None
+        self.client: Any = None
+
+    def allows(self, headers: Any) -> bool:
+        import hmac
+
+        bearer = headers.get("Authorization", "")
+        sent = bearer[7:] if bearer.startswith("Bearer ") else headers.get("X-Chroma-Token", "")
+        return hmac.compare_digest(sent.encode(), self.token.encode())
+
+    def start(self) -> None:
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        import httpx
+
+        proxy = self
+        self.client = httpx.Client(timeout=60)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                if self.path.split("?")[0] not in proxy.OPEN and not proxy.allows(self.headers):
+                    proxy.rejected += 1
+                    send_json(self, {"error": "AuthorizationError", "message": "Unauthorized"}, 401)
+                    return
+                proxy.passed += 1
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in proxy.HOP}
+                reply = proxy.client.request(self.command, proxy.upstream + self.path, headers=headers, content=body)
+                self.send_response(reply.status_code)
+                for key, value in reply.headers.items():
+                    if key.lower() not in proxy.HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(reply.content)))
+                self.end_headers()
+                self.wfile.write(reply.content)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+            def log_message(self, format: str, *args: Any) -> None:
+                with proxy.log.open("a", encoding="utf-8") as out:
+                    out.write("proxy: " + (format % args) + "\n")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        if self.server:
+            self.server.shutdown()
+            self.server.server_close()
+            self.server = None
+        if self.client:
+            self.client.close()
 
 
 class LocalServer:

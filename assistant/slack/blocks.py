@@ -41,14 +41,24 @@ def escape(text: str) -> str:
 
 
 def _mrkdwn(text: str) -> str:
-    """Answer text as Slack mrkdwn: quotes stay quotes, list items become bullets."""
-    lines = []
+    """Answer text as Slack mrkdwn: list items become bullets, **bold** *bold*, and a template
+    block a code block (copyable in Slack as it stands)."""
+    lines: list[str] = []
+    in_template = False
     for line in escape(text).split("\n"):
-        if line.startswith("&gt; "):
-            line = ">" + line[4:]
+        template = line.startswith("&gt; ")
+        if template and not in_template:
+            lines.append("```")
+        elif in_template and not template:
+            lines.append("```")
+        in_template = template
+        if template:
+            line = re.sub(r"\s*\[\d+\]$", "", line[5:])
         elif line.startswith("- "):
             line = "• " + line[2:]
-        lines.append(line)
+        lines.append(re.sub(r"\*\*([^*\n]+)\*\*", r"*\1*", line))
+    if in_template:
+        lines.append("```")
     return "\n".join(lines)
 
 
@@ -74,7 +84,8 @@ def split_text(text: str, limit: int = SECTION_LIMIT) -> list[str]:
 
 def _source_line(c: dict[str, Any], language: str) -> str:
     page = f" ({labels(language)['page']} {c['page']})" if c.get("page") else ""
-    return f"[{c['n']}] <{c['url']}|{escape(c['section'])}>{page}"
+    web = " · ".join(f"<{u}|{escape(u.split('/')[2] if '//' in u else u)}>" for u in c.get("links") or [] if u.startswith(("http://", "https://")))
+    return f"[{c['n']}] <{c['url']}|{escape(c['section'])}>{page}" + (f" – Web: {web}" if web else "")
 
 
 def answer_blocks(answer: dict[str, Any], ephemeral: bool = False) -> list[list[dict[str, Any]]]:
@@ -93,8 +104,10 @@ def answer_blocks(answer: dict[str, Any], ephemeral: bool = False) -> list[list[
     for note in answer.get("notes") or []:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": escape(note)}]})
     actions: list[dict[str, Any]] = [
-        {"type": "button", "action_id": "lotse_feedback_up", "text": {"type": "plain_text", "text": f"👍 {words['up']}"}, "value": answer["answer_id"]},
-        {"type": "button", "action_id": "lotse_feedback_down", "text": {"type": "plain_text", "text": f"👎 {words['down']}"}, "value": answer["answer_id"]},
+        {"type": "button", "action_id": "lotse_feedback_up", "text": {"type": "plain_text", "text": f"👍 {words['up']}"},
+         "value": answer["answer_id"]},
+        {"type": "button", "action_id": "lotse_feedback_down", "text": {"type": "plain_text", "text": f"👎 {words['down']}"},
+         "value": answer["answer_id"]},
     ]
     if ephemeral:
         actions.insert(0, {"type": "button", "action_id": "lotse_share", "style": "primary",
@@ -105,7 +118,8 @@ def answer_blocks(answer: dict[str, Any], ephemeral: bool = False) -> list[list[
 
 def fallback_text(answer: dict[str, Any]) -> str:
     """Plain text for notifications and clients without blocks (Slack's limit is 40,000)."""
-    return answer["text"][:3000]
+    text: str = answer["text"]
+    return text[:3000]
 
 
 def home_view() -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -21,7 +20,8 @@ _MD = MarkdownIt("commonmark", {"html": False, "linkify": True}).enable(["table"
 _CHECKBOX = re.compile(r"^(\s*[-*+]\s+)\[[ xX]\]\s+", re.M)
 
 PAGE = """<!doctype html>
-<html lang="de"><head><meta charset="utf-8"><link rel="icon" href="/favicon.ico"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="de"><head><meta charset="utf-8"><link rel="icon" href="/favicon.ico">\
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} – Lotse</title>
 <style>
 body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;max-width:52rem;margin:0 auto;padding:1.5rem;line-height:1.6;color:#1c2430}}
@@ -115,5 +115,7 @@ async def original(doc_id: str, service: ServiceDep, caller: CallerDep) -> FileR
     chunks = await run_in_threadpool(_visible_chunks, service, doc_id, caller.visibility)
     path = _original(service, chunks)
     if path is None:
-        raise LotseError(ServiceCode.NOT_FOUND, "Die Originaldatei liegt auf diesem Server nicht vor.", "The original file is not on this server.")
+        raise LotseError(
+            ServiceCode.NOT_FOUND, "Die Originaldatei liegt auf diesem Server nicht vor.", "The original file is not on this server."
+        )
     return FileResponse(path, filename=path.name)

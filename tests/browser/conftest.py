@@ -9,10 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests_support import free_port
@@ -138,3 +139,35 @@ def context(browser) -> Iterator[object]:  # type: ignore[no-untyped-def]
     context.set_default_timeout(30_000)
     yield context
     context.close()
+
+
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[Callable[[str], Any]], str]]:
+    """Serve an app built in this process (uvicorn in a thread), for tests that reach into the
+    service: scripted generators, an answer held back until the test releases it.
+
+    `serve_app(build)` picks a free port, calls `build(base_url)` for the ASGI app (so the app can
+    put the base URL into its citation links) and returns the base URL once uvicorn has started.
+    """
+    import uvicorn
+
+    servers: list[tuple[Any, threading.Thread]] = []
+
+    def start(build: Callable[[str], Any]) -> str:
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = uvicorn.Server(uvicorn.Config(build(base), host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on {base}")
+            time.sleep(0.05)
+        return base
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -12,7 +12,13 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from fakes import ScriptedGenerator
 from playwright.sync_api import Page, expect
+
+from assistant.answer import AnswerEngine
+from assistant.service import Service
+from assistant.settings import Settings
+from assistant.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -91,7 +97,7 @@ def test_demo_page_answer_citation_source_feedback_and_follow_up(lotse_server: s
     streaming = [s for s in seen if s["state"] == "streaming"]
     assert streaming, "the bubble was never in the streaming state"
     assert all(s["sendDisabled"] for s in streaming), "send must be disabled while an answer streams"
-    print(f"streamed text visible before done: {any(s['text'].strip() for s in streaming)}")
+    # that streamed text shows before the answer completes: test_streamed_text_shows_before_the_answer_is_complete
 
     # inline markers [n] and the numbered source list
     markers = answer.get_by_test_id("lotse-marker")
@@ -159,8 +165,54 @@ def test_demo_page_answer_citation_source_feedback_and_follow_up(lotse_server: s
     open_widget(page)
     expect(page.get_by_test_id("lotse-answer")).to_have_count(2)
     expect(page.get_by_test_id("lotse-panel")).to_contain_text(QUESTION_DE)
-    expect(page.get_by_test_id("lotse-answer").first.get_by_test_id("lotse-citation").first).to_have_attribute("href", first.get_attribute("href") or "")
+    expect(page.get_by_test_id("lotse-answer").first.get_by_test_id("lotse-citation").first).to_have_attribute(
+        "href", first.get_attribute("href") or ""
+    )
     assert page.evaluate("sessionStorage.getItem('lotse.conversation')") == conversation
+
+
+DSFA_QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
+DSFA_PIECES = ["Eine Datenschutz-Folgenabschätzung ", "nach Art. 35 DSGVO ist nötig, ", "wenn ein hohes Risiko besteht. [1]"]
+
+
+def test_streamed_text_shows_before_the_answer_is_complete(settings: Settings, fake_index, serve_app, context) -> None:  # type: ignore[no-untyped-def]
+    """The server streams every delta, then holds the final answer back until the test releases it:
+    whatever the bubble shows meanwhile can only have come from the stream."""
+    generator = ScriptedGenerator(DSFA_PIECES, hold=True)
+    settings.refusal.threshold = 0.0  # about streaming, not refusal
+
+    def build(base: str):  # type: ignore[no-untyped-def]
+        settings.answer.public_url = base
+        settings.db.url = f"sqlite:///{settings.paths.data_dir}/stream.db"
+        return create_app(settings, Service(settings, engine=AnswerEngine(settings, fake_index, generator=generator)))
+
+    base = serve_app(build)
+    page = context.new_page()
+    page.goto(base + "/")
+    open_widget(page)
+    try:
+        box = page.get_by_test_id("lotse-input")
+        box.fill(DSFA_QUESTION)
+        box.press("Enter")
+        assert generator.streamed.wait(60), "the server never streamed the answer"
+        bubble = page.get_by_test_id("lotse-answer").first
+        body = bubble.locator(".body")
+        # every delta is painted while the answer is still incomplete (it is held on the server)
+        expect(body).to_contain_text("Eine Datenschutz-Folgenabschätzung nach Art. 35 DSGVO ist nötig, wenn ein hohes Risiko besteht.",
+                                     timeout=30_000)
+        expect(body.locator(".typing")).to_have_count(0)
+        expect(bubble).to_have_attribute("data-state", "streaming")
+        expect(bubble).to_have_attribute("aria-busy", "true")
+        expect(page.get_by_test_id("lotse-send")).to_be_disabled()
+        expect(bubble.get_by_test_id("lotse-citation")).to_have_count(0)  # the checked answer has not arrived
+        assert not generator.release.is_set()
+    finally:
+        generator.release.set()
+    expect(bubble).to_have_attribute("data-state", "done")
+    expect(bubble).not_to_have_attribute("data-error", "true")
+    expect(bubble.get_by_test_id("lotse-citation").first).to_be_visible()
+    expect(bubble.get_by_test_id("lotse-marker").first).to_be_visible()
+    expect(page.get_by_test_id("lotse-send")).to_be_enabled()
 
 
 def test_english_ui_on_a_third_party_page(lotse_server: str, embed_site, context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -236,7 +288,9 @@ def test_lists_and_refusals_render_readably(lotse_server: str, context, tmp_path
 
 
 def test_mobile_panel_fills_the_screen(lotse_server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 375, "height": 700}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="de-DE")
+    context = browser.new_context(
+        viewport={"width": 375, "height": 700}, device_scale_factor=2, is_mobile=True, has_touch=True, locale="de-DE"
+    )
     try:
         page = context.new_page()
         page.goto(lotse_server + "/")

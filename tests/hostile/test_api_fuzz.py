@@ -5,15 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import schemathesis
-from schemathesis import GenerationMode
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 from pydantic import SecretStr
+from schemathesis import GenerationMode
 
 from assistant.answer import AnswerEngine
+from assistant.service import Service
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.service import Service
 
 
 def test_no_server_errors(settings: Settings, fake_index, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -31,7 +32,7 @@ def test_no_server_errors(settings: Settings, fake_index, tmp_path: Path) -> Non
         @hypothesis_settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def call(case: schemathesis.Case) -> None:
             response = case.call()
-            seen.setdefault(f"{operation.method.upper()} {operation.path}", []).append(response.status_code)
+            seen.setdefault(f"{case.operation.method.upper()} {case.operation.path}", []).append(response.status_code)
             assert response.status_code < 500, (case.method, case.path, case.body, response.text[:300])
             assert "Traceback" not in response.text
 

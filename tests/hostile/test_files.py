@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -10,14 +9,16 @@ import sys
 import zipfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+from tests_support import make_docx, make_pdf
 
 from ingest.chunking import chunk_document
 from ingest.errors import LotseError
 from ingest.loaders import load_bytes
 from ingest.settings import ChunkingSettings, IngestSettings
 from ingest.types import Document
-from tests_support import make_docx, make_pdf
 
 SETTINGS = IngestSettings(max_unpacked_mb=20)
 EXTENSIONS = [".md", ".txt", ".html", ".pdf", ".docx"]
@@ -27,8 +28,8 @@ def _real_files(tmp: Path) -> dict[str, bytes]:
     make_pdf(tmp / "a.pdf", "Leitfaden", [("1 Start", "Text über Geodaten. " * 30), ("2 Ende", "Schluss.")])
     make_docx(tmp / "a.docx", "Vorlage", [("1 Beschluss", "Der Rat beschließt. " * 20)])
     return {".pdf": (tmp / "a.pdf").read_bytes(), ".docx": (tmp / "a.docx").read_bytes(),
-            ".md": "---\ntitle: T\n---\n# T\n\n## 1 A\n\n- [ ] Punkt\n\n> Baustein\n".encode(),
-            ".html": "<html><body><h1>T</h1><p>Absatz</p><ul><li>x</li></ul></body></html>".encode()}
+            ".md": b"---\ntitle: T\n---\n# T\n\n## 1 A\n\n- [ ] Punkt\n\n> Baustein\n",
+            ".html": b"<html><body><h1>T</h1><p>Absatz</p><ul><li>x</li></ul></body></html>"}
 
 
 def _loads_or_refuses(name: str, data: bytes) -> Document | None:
@@ -46,7 +47,8 @@ def test_random_bytes_never_crash_a_loader(data: bytes, ext: str) -> None:
 
 
 @hypothesis_settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
-@given(cut=st.floats(min_value=0.0, max_value=1.0), ext=st.sampled_from([".pdf", ".docx", ".md", ".html"]), flip=st.integers(min_value=0, max_value=255))
+@given(cut=st.floats(min_value=0.0, max_value=1.0), ext=st.sampled_from([".pdf", ".docx", ".md", ".html"]),
+       flip=st.integers(min_value=0, max_value=255))
 def test_truncated_and_corrupted_real_files(tmp_path_factory, cut: float, ext: str, flip: int) -> None:  # type: ignore[no-untyped-def]
     real = _real_files(tmp_path_factory.mktemp("real"))[ext]
     broken = bytearray(real[: max(1, int(len(real) * cut))])
@@ -121,18 +123,20 @@ def test_hostile_files_are_skipped_memory_bounded_index_intact(tmp_path: Path) -
         "print(r.returncode); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
         "sys.stderr.write(r.stdout + r.stderr)"
     )
-    run = subprocess.run([sys.executable, "-c", probe], env=dict(env, COLUMNS="300"), cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [sys.executable, "-c", probe], env=dict(env, COLUMNS="300"), cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     code, peak_kb = (int(x) for x in run.stdout.split())
     output = run.stderr
     assert code == 1, output  # failures are reported in the exit code
     for name, reason in [("riesig.txt", "zu groß"), ("bombe.docx", "ZIP-Bombe"),
                          ("tabelle.xlsx", "nicht unterstützt"), ("leer.md", "leer"), ("binaer.txt", "Binärdaten")]:
-        line = next((l for l in output.splitlines() if name in l), "")
+        line = next((row for row in output.splitlines() if name in row), "")
         assert "übersprungen" in line and reason in line, (name, output)
     # pymupdf repairs what it can of broken PDFs; lxml stops at its nesting limit: either the file
     # is read or it is skipped with a reason, never a crash
     for name, reason in [("halb.pdf", "PDF"), ("xref-kaputt.pdf", "PDF"), ("tief.html", "Text")]:
-        line = next((l for l in output.splitlines() if name in l), "")
+        line = next((row for row in output.splitlines() if name in row), "")
         assert not line or ("übersprungen" in line and reason in line), (name, output)
     assert peak_kb < 1_500_000, f"ingest peaked at {peak_kb / 1024:.0f} MB"
     print(f"peak RSS of ingest with hostile files: {peak_kb / 1024:.0f} MB")

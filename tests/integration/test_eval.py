@@ -110,7 +110,8 @@ GOOD = "Wer ist Ansprechpartner für LoD2-Daten in Bayern?"
 
 
 def answer(question: str, refused: bool, language: str = "de") -> Answer:
-    text = "Dazu finde ich in den Unterlagen keine belastbare Antwort." if refused else f"Dazu steht in den Unterlagen: Antwort auf {question} [1]"
+    text = ("Dazu finde ich in den Unterlagen keine belastbare Antwort." if refused
+            else f"Dazu steht in den Unterlagen: Antwort auf {question} [1]")
     return Answer(answer_id=uuid.uuid4().hex, question=question, text=text, citations=[], refused=refused, language=language)
 
 

@@ -81,7 +81,7 @@ def open_store(url: str, data_dir: Path, clock: Clock | None = None, retention_d
 
 
 @pytest.fixture
-def store(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[FeedbackStore]:  # noqa: F811
+def store(db_url: str, tmp_path: Path, clock: Clock) -> Iterator[FeedbackStore]:
     store = open_store(db_url, tmp_path, clock)
     yield store
     store.engine.dispose()
@@ -153,7 +153,7 @@ def test_old_conversation_is_not_continued(store: FeedbackStore, clock: Clock) -
 
 
 def test_purge_deletes_only_what_is_older_than_retention(
-    db_url: str, tmp_path: Path, clock: Clock,  # noqa: F811
+    db_url: str, tmp_path: Path, clock: Clock,
 ) -> None:
     store = open_store(db_url, tmp_path, clock, retention_days=10)
     old, new = make_answer("Alte Frage"), make_answer("Neue Frage")
@@ -210,7 +210,7 @@ def claim_in_process(url: str, data_dir: str, key: str, opened: Any, claim: Any,
         raise
 
 
-def test_processes_start_together_and_race_for_one_event(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_processes_start_together_and_race_for_one_event(db_url: str, tmp_path: Path) -> None:
     """Three worker processes open the same fresh database at once (migration race), then claim one key."""
     ctx = multiprocessing.get_context("fork")  # starts in milliseconds: the modules are already imported
     opened, claim, results = ctx.Barrier(3), ctx.Barrier(3), ctx.Queue()
@@ -286,7 +286,7 @@ def fill_old_database(engine: Engine) -> None:
         conn.execute(insert(old_slack_events).values(key="C1:alt", created_at=datetime.now(UTC)))
 
 
-def test_database_of_the_old_code_is_upgraded_keeping_rows(db_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_database_of_the_old_code_is_upgraded_keeping_rows(db_url: str, tmp_path: Path) -> None:
     engine = create_engine(db_url)
     fill_old_database(engine)
     store = open_store(db_url, tmp_path)
@@ -308,7 +308,7 @@ def test_database_of_the_old_code_is_upgraded_keeping_rows(db_url: str, tmp_path
     engine.dispose()
 
 
-def test_migrations_match_the_models_and_go_both_ways(db_url: str) -> None:  # noqa: F811
+def test_migrations_match_the_models_and_go_both_ways(db_url: str) -> None:
     """Revision 0001 is exactly the old schema; head is exactly feedback.py's tables; downgrades work."""
     engine = create_engine(db_url)
     upgrade_database(engine, BASELINE)

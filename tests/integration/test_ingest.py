@@ -8,17 +8,17 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from fakes import CountingEmbedder
 from typer.testing import CliRunner
 
-from lotse.cli import app
 from assistant.retrieval import Retriever
-from ingest.types import Filters
 from assistant.settings import Settings
-from fakes import CountingEmbedder
 from ingest.embedders import build_embedder
 from ingest.index import Index, open_index
 from ingest.pipeline import run_ingest
+from ingest.types import Filters
 from ingest.units import unit_ids
+from lotse.cli import app
 
 
 @pytest.fixture

@@ -7,22 +7,22 @@ import time
 from pathlib import Path
 
 import pytest
+from fakes import FakeEmbedder
 from fastapi.testclient import TestClient
+from mock_openai import MockOpenAI
 from pydantic import SecretStr
 from sqlalchemy import event, text
+from tests_support import ChromaServer
 from typer.testing import CliRunner
 
 from assistant.answer import AnswerEngine
-from lotse.cli import app as cli
-from ingest.types import Filters
+from assistant.service import Service
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.service import Service
-from tests_support import ChromaServer
-from fakes import FakeEmbedder
 from ingest.index import open_index
 from ingest.pipeline import run_ingest
-from mock_openai import MockOpenAI
+from ingest.types import Filters
+from lotse.cli import app as cli
 
 QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 INJECTION = """---
@@ -68,7 +68,9 @@ def test_chroma_outage_is_reported_and_survived(settings: Settings, chroma: Chro
         assert back.status_code == 200 and back.json()["citations"]
 
 
-def test_full_feedback_database_does_not_stop_answers(settings: Settings, fake_index, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:  # type: ignore[no-untyped-def]
+def test_full_feedback_database_does_not_stop_answers(  # type: ignore[no-untyped-def]
+    settings: Settings, fake_index, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     settings.db.url = f"sqlite:///{tmp_path}/full.db"
     service = Service(permissive(settings), engine=AnswerEngine(settings, fake_index))
     with service.store.engine.connect() as conn:
@@ -99,13 +101,18 @@ def test_admin_ingest_needs_the_admin_token(settings: Settings, fake_index, tmp_
         assert done.status_code == 200 and done.json()["new"] == 1 and done.json()["unchanged"] == 5
 
 
-def test_secrets_never_reach_logs_or_config(settings: Settings, fake_index, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    secrets = {"api": "tok-api-9f8e", "admin": "tok-admin-7d6c", "slack": "xoxb-slack-5b4a", "sign": "sign-3c2b", "llm": "sk-llm-1a0f", "chroma": "chr-0e9d"}
+def test_secrets_never_reach_logs_or_config(  # type: ignore[no-untyped-def]
+    settings: Settings, fake_index, tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = {"api": "tok-api-9f8e", "admin": "tok-admin-7d6c", "slack": "xoxb-slack-5b4a", "sign": "sign-3c2b", "llm": "sk-llm-1a0f",
+               "chroma": "chr-0e9d"}
     settings.web.api_tokens = [SecretStr(secrets["api"])]
     settings.web.admin_token = SecretStr(secrets["admin"])
     settings.generator.openai.api_key = SecretStr(secrets["llm"])
     settings.db.url = f"sqlite:///{tmp_path}/s.db"
-    with caplog.at_level(logging.DEBUG), TestClient(create_app(settings, Service(settings, engine=AnswerEngine(settings, fake_index)))) as client:
+    with caplog.at_level(logging.DEBUG), TestClient(
+        create_app(settings, Service(settings, engine=AnswerEngine(settings, fake_index)))
+    ) as client:
         client.post("/api/chat", json={"question": QUESTION}, headers={"Authorization": f"Bearer {secrets['api']}"})
         client.post("/api/admin/ingest", headers={"Authorization": "Bearer wrong"})
         client.get("/readyz")

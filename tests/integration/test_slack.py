@@ -10,17 +10,17 @@ from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from mock_slack_api import BOT_USER, MockSlackAPI
 from pydantic import SecretStr
 from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import select
 
 from assistant.answer import AnswerEngine
 from assistant.feedback import feedback as feedback_table
+from assistant.service import Service
 from assistant.settings import Settings, SlackScope
 from assistant.slack.blocks import SECTION_LIMIT, answer_blocks, split_text
 from lotse.asgi import build_app as create_app
-from assistant.service import Service
-from mock_slack_api import BOT_USER, MockSlackAPI
 
 SECRET = "signing-secret-123"
 QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
@@ -39,8 +39,10 @@ def slack_settings(settings: Settings, slack_api: MockSlackAPI, tmp_path) -> Set
     settings.slack.signing_secret = SecretStr(SECRET)
     settings.slack.api_url = slack_api.api_url
     settings.db.url = f"sqlite:///{tmp_path}/slack.db"
-    settings.refusal.min_evidence = settings.refusal.min_evidence_en = 0.0
-    settings.refusal.max_uncovered = 1.0
+    settings.refusal.threshold = 0.0  # about Slack, not refusal: never refuse
+    # about Slack, not follow-up detection: a question in a conversation with history always
+    # continues it (weights cleared so a tuned preset cannot change that)
+    settings.conversation.weights, settings.conversation.bias = {}, 5.0
     return settings
 
 
@@ -76,6 +78,19 @@ def mention(ts: str = "1700000000.000100", text: str = QUESTION, channel: str = 
     return {"type": "app_mention", "user": user, "text": f"<@{BOT_USER}> {text}", "ts": ts, "channel": channel, **extra}
 
 
+def drain(client: TestClient) -> None:
+    """Barrier for "nothing was sent" checks: wait until every Bolt listener run so far has finished.
+
+    Bolt acknowledges events at once and runs each listener as a task on its listener executor;
+    the task is submitted inside `dispatch`, i.e. before the HTTP response reaches the test. Shutting
+    the executor down with wait=True therefore returns only when every listener started by the
+    requests sent so far has returned. Use it last in a test: the app takes no further events.
+    """
+    bolt = client.app.state.slack  # type: ignore[attr-defined]
+    assert bolt is not None
+    bolt.listener_runner.listener_executor.shutdown(wait=True)
+
+
 def block_text(blocks: list[dict[str, Any]]) -> str:
     return json.dumps(blocks, ensure_ascii=False)
 
@@ -106,8 +121,8 @@ def test_follow_up_in_an_answered_thread_only(client: TestClient, slack_api: Moc
     slack_api.wait_for("chat.update", 2)
     send_event(client, {"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1",
                         "text": "Ganz andere Unterhaltung", "ts": "200.2", "thread_ts": "200.1"}, event_id="Ev3")
-    time.sleep(1.0)
-    assert len(slack_api.of("chat.update")) == 2
+    drain(client)
+    assert len(slack_api.of("chat.update")) == 2 and len(slack_api.of("chat.postMessage")) == 2
     history = service.store.history("slack-C1-100_1", 5, 60)
     assert [t.question for t in history] == [QUESTION, "Und wer berät dabei?"]
     assert QUESTION in history[1].condensed
@@ -115,7 +130,8 @@ def test_follow_up_in_an_answered_thread_only(client: TestClient, slack_api: Moc
 
 def test_retries_and_duplicates_are_answered_once(client: TestClient, slack_api: MockSlackAPI) -> None:
     threads = [
-        threading.Thread(target=send_event, args=(client, mention(ts="300.1")), kwargs={"event_id": "Ev9", "X-Slack-Retry-Num": str(i), "X-Slack-Retry-Reason": "http_timeout"})
+        threading.Thread(target=send_event, args=(client, mention(ts="300.1")),
+                         kwargs={"event_id": "Ev9", "X-Slack-Retry-Num": str(i), "X-Slack-Retry-Reason": "http_timeout"})
         for i in range(5)
     ]
     for thread in threads:
@@ -123,9 +139,9 @@ def test_retries_and_duplicates_are_answered_once(client: TestClient, slack_api:
     for thread in threads:
         thread.join()
     # the same message also arrives as a plain channel message event
-    send_event(client, {"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1", "text": f"<@{BOT_USER}> {QUESTION}", "ts": "300.1"}, event_id="Ev10")
-    slack_api.wait_for("chat.update")
-    time.sleep(1.0)
+    send_event(client, {"type": "message", "channel_type": "channel", "channel": "C1", "user": "U1", "text": f"<@{BOT_USER}> {QUESTION}",
+                        "ts": "300.1"}, event_id="Ev10")
+    drain(client)
     assert len(slack_api.of("chat.postMessage")) == 1 and len(slack_api.of("chat.update")) == 1
 
 
@@ -137,23 +153,28 @@ def test_retries_and_duplicates_are_answered_once(client: TestClient, slack_api:
 ])
 def test_bot_messages_and_edits_are_ignored(client: TestClient, slack_api: MockSlackAPI, event: dict[str, Any]) -> None:
     assert send_event(client, event).status_code == 200
-    time.sleep(0.8)
-    assert not slack_api.of("chat.postMessage")
+    drain(client)
+    assert not slack_api.of("chat.postMessage") and not slack_api.of("chat.update")
 
 
-def test_slash_command_is_ephemeral_with_share_button_then_share_and_feedback(client: TestClient, slack_api: MockSlackAPI, service: Service) -> None:
+def test_slash_command_is_ephemeral_with_share_button_then_share_and_feedback(
+    client: TestClient, slack_api: MockSlackAPI, service: Service
+) -> None:
     response = send_form(client, {"command": "/lotse", "text": QUESTION, "channel_id": "C7", "user_id": "U1",
                                   "trigger_id": "trig1", "response_url": slack_api.response_url("r1"), "team_id": "T1"})
     assert response.status_code == 200
     reply = slack_api.wait_for("response/r1")[0]
     assert reply["response_type"] == "ephemeral" and "Im Kanal teilen" in block_text(reply["blocks"])
-    answer_id = next(e["value"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "lotse_share")
+    answer_id = next(
+        e["value"] for b in reply["blocks"] if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "lotse_share"
+    )
 
     def click(action_id: str, response: str) -> None:
         payload = {"type": "block_actions", "user": {"id": "U1"}, "channel": {"id": "C7"}, "team": {"id": "T1"},
                    "api_app_id": "A1", "token": "t", "trigger_id": "trig2", "response_url": slack_api.response_url(response),
                    "container": {"type": "message", "is_ephemeral": True},
-                   "actions": [{"action_id": action_id, "block_id": "lotse_actions", "value": answer_id, "type": "button", "action_ts": "1"}]}
+                   "actions": [{"action_id": action_id, "block_id": "lotse_actions", "value": answer_id, "type": "button",
+                                "action_ts": "1"}]}
         assert send_form(client, {"payload": json.dumps(payload)}).status_code == 200
 
     click("lotse_share", "r2")
@@ -173,7 +194,7 @@ def test_forged_and_replayed_requests_are_rejected(client: TestClient, slack_api
     forged = client.post("/slack/events", content=body, headers=signed(body, "application/json", secret="wrong-secret"))
     old = client.post("/slack/events", content=body, headers=signed(body, "application/json", timestamp=int(time.time()) - 360))
     assert forged.status_code == 401 and old.status_code == 401
-    time.sleep(0.5)
+    drain(client)
     assert not slack_api.of("chat.postMessage")
 
 
@@ -196,7 +217,9 @@ def test_channel_scope_and_internal_documents(slack_settings: Settings, fake_ind
         assert "planungsrunde-intern" not in block_text(slack_api.wait_for("chat.update", 3)[2]["blocks"])
 
 
-def test_rate_limit_and_errors_are_friendly(slack_settings: Settings, fake_index, slack_api: MockSlackAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+def test_rate_limit_and_errors_are_friendly(  # type: ignore[no-untyped-def]
+    slack_settings: Settings, fake_index, slack_api: MockSlackAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
     slack_settings.slack.rate_limit_per_minute = 1
     service = Service(slack_settings, engine=AnswerEngine(slack_settings, fake_index))
     with TestClient(create_app(slack_settings, service)) as c:
@@ -249,7 +272,7 @@ def test_socket_mode_against_a_local_websocket_server(slack_settings: Settings, 
         try:
             for message in websocket:
                 acks.append(json.loads(message).get("envelope_id", ""))
-        except Exception:
+        except Exception:  # noqa: BLE001 - the client may end the session in any way; only the acks so far matter
             pass
 
     with serve(session, "127.0.0.1", 0) as server:
@@ -287,3 +310,28 @@ def test_manifest_matches_what_the_bot_handles() -> None:
     assert manifest["features"]["slash_commands"][0]["command"] == "/lotse"
     assert {"chat:write", "commands", "app_mentions:read", "im:history"} <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["socket_mode_enabled"] is True and manifest["settings"]["interactivity"]["is_enabled"]
+
+
+def test_a_slow_slack_request_does_not_block_other_requests(client: TestClient, slack_api: MockSlackAPI) -> None:
+    """Bolt's dispatch runs off the event loop: while one Slack request is held inside Bolt, /healthz answers."""
+    bolt = client.app.state.slack  # type: ignore[attr-defined]
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(next: Any) -> Any:  # Bolt passes the continuation by this name
+        entered.set()
+        assert release.wait(30), "the test never released the held Slack request"
+        return next()
+
+    bolt.use(hold)
+    responses: list[Any] = []
+    sender = threading.Thread(target=lambda: responses.append(send_event(client, mention(ts="400.1"), event_id="Ev40")))
+    sender.start()
+    try:
+        assert entered.wait(30), "the Slack request never reached Bolt"
+        health = client.get("/healthz")
+        assert health.status_code == 200 and not release.is_set() and sender.is_alive(), "/healthz waited for Slack"
+    finally:
+        release.set()
+        sender.join(30)
+    assert responses and responses[0].status_code == 200
+    slack_api.wait_for("chat.update")

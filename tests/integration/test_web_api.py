@@ -13,9 +13,9 @@ from sqlalchemy import select
 from assistant.answer import AnswerEngine
 from assistant.feedback import feedback as feedback_table
 from assistant.feedback import questions as questions_table
+from assistant.service import Service
 from assistant.settings import Settings
 from assistant.web.app import create_app
-from assistant.service import Service
 
 QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 
@@ -37,9 +37,9 @@ def client(settings: Settings, service: Service) -> TestClient:
 def sse_events(text: str) -> list[tuple[str, Any]]:
     events = []
     for block in text.replace("\r\n", "\n").split("\n\n"):
-        lines = [l for l in block.split("\n") if l and not l.startswith(":")]
-        name = next((l[6:].strip() for l in lines if l.startswith("event:")), None)
-        data = "\n".join(l[5:].lstrip() for l in lines if l.startswith("data:"))
+        lines = [line for line in block.split("\n") if line and not line.startswith(":")]
+        name = next((line[6:].strip() for line in lines if line.startswith("event:")), None)
+        data = "\n".join(line[5:].lstrip() for line in lines if line.startswith("data:"))
         if name:
             events.append((name, json.loads(data) if data else None))
     return events
@@ -101,7 +101,9 @@ def test_feedback_round_trip(client: TestClient, service: Service) -> None:
         ({}, {}, 422, "Ungültige Anfrage (Feld: question)"),
     ],
 )
-def test_bad_requests_get_readable_4xx(client: TestClient, payload: dict[str, Any], headers: dict[str, str], status: int, words: str) -> None:
+def test_bad_requests_get_readable_4xx(
+    client: TestClient, payload: dict[str, Any], headers: dict[str, str], status: int, words: str
+) -> None:
     for path in ("/api/chat", "/api/chat/stream"):
         response = client.post(path, json=payload, headers=headers)
         assert response.status_code == status

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from fakes import FakeEmbedder
 
 from assistant.answer import REFUSAL, AnswerEngine
 from assistant.citations import CitationChecker, split_segments
 from assistant.conversation import Turn, cue_features, merged_query
+from assistant.errors import LotseError, ServiceCode
 from assistant.evidence import EvidenceScorer
 from assistant.language import detect_language
 from assistant.passages import UnitVectors, make_passages, split_units
 from assistant.settings import CitationSettings, Settings
 from assistant.types import Hit
-from fakes import FakeEmbedder
-from assistant.errors import LotseError, ServiceCode
 from ingest.keyword import Analyzer
 from ingest.types import StoredChunk
 
@@ -51,7 +51,8 @@ def _passages() -> list:  # type: ignore[type-arg]
         return Hit(chunk, 1.0)
 
     return make_passages([
-        hit("lf:1", "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. Der Datenschutzbeauftragte berät.", ("Leitfaden", "3 DSFA")),
+        hit("lf:1", "Eine Datenschutz-Folgenabschätzung ist bei hohem Risiko Pflicht. Der Datenschutzbeauftragte berät.",
+            ("Leitfaden", "3 DSFA")),
         hit("lf:2", "Das LoD2-Gebäudemodell wird jährlich aktualisiert.", ("Leitfaden", "4 Daten")),
     ])
 

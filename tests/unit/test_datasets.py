@@ -12,8 +12,9 @@ from ingest.errors import LotseError
 
 SQUAD = {"version": "1.1", "data": [{"title": "Kiel", "paragraphs": [
     {"context": "Kiel liegt an der Ostsee.", "qas": [{"id": "q1", "question": "Wo liegt Kiel?", "answers": [{"text": "an der Ostsee"}]}]},
-    {"context": "Die Kieler Woche ist im Juni.", "qas": [{"id": "q2", "question": "Wann ist die Kieler Woche?", "answers": [{"text": "im Juni"}]},
-                                                        {"id": "q3", "question": "Unmöglich?", "answers": [], "is_impossible": True}]},
+    {"context": "Die Kieler Woche ist im Juni.", "qas": [
+        {"id": "q2", "question": "Wann ist die Kieler Woche?", "answers": [{"text": "im Juni"}]},
+        {"id": "q3", "question": "Unmöglich?", "answers": [], "is_impossible": True}]},
 ]}]}
 
 
@@ -59,7 +60,7 @@ def test_a_file_that_is_not_squad_gets_a_clear_error(tmp_path: Path, content: ob
 def test_nomiracl_errors_and_unknown_sets(tmp_path: Path) -> None:
     with pytest.raises(LotseError, match="Eintrag 0 unvollständig"):
         load_nomiracl(write(tmp_path, "n.json", [{"query_id": "1", "question": "?"}]))
-    with pytest.raises(LotseError, match="Unbekannter Datensatz: squad2 .*bekannt: xquad"):
+    with pytest.raises(LotseError, match=r"Unbekannter Datensatz: squad2 .*bekannt: xquad"):
         load_sets(["squad2"])
     with pytest.raises(LotseError, match="nicht gefunden"):
         load_sets(["xquad"], tmp_path)

@@ -33,7 +33,7 @@ def test_dockerfile_is_multi_stage_cpu_torch_non_root_with_healthcheck() -> None
     assert "lotse ingest" in entrypoint and 'exec lotse "$@"' in entrypoint
     for line in re.findall(r"^COPY (.+)$", text, re.M):
         if "--from=" not in line:
-            source = [part for part in line.split() if not part.startswith("--")][0]
+            source = next(part for part in line.split() if not part.startswith("--"))
             assert (ROOT / source.rstrip("/")).exists(), f"COPY source {source} missing"
 
 

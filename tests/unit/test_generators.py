@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from mock_openai import MockOpenAI, Reply
+
 from assistant.answer import FALLBACK_NOTE, AnswerEngine
 from assistant.generation import REFUSAL_TOKEN
 from assistant.settings import Settings
-from mock_openai import MockOpenAI, Reply
 
 QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 GOOD = "Eine Datenschutz-Folgenabschätzung nach Art. 35 DSGVO ist nötig, wenn ein hohes Risiko besteht. [1]"

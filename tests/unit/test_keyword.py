@@ -13,7 +13,7 @@ def chunks(texts: list[str], **fields: list[object]) -> list[StoredChunk]:
     ids = fields.pop("ids", [chr(ord("a") + i) for i in range(len(texts))])
     return [
         StoredChunk(str(cid), text, doc_id=str(cid), **{k: v[i] for k, v in fields.items()})  # type: ignore[arg-type]
-        for i, (cid, text) in enumerate(zip(ids, texts))
+        for i, (cid, text) in enumerate(zip(ids, texts, strict=True))
     ]
 
 

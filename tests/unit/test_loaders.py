@@ -4,11 +4,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from tests_support import make_docx, make_pdf
 
 from ingest.errors import IngestCode, LotseError
 from ingest.loaders import load_file
 from ingest.settings import IngestSettings
-from tests_support import make_docx, make_pdf
 
 
 def test_markdown_front_matter(corpus: Path) -> None:
@@ -38,7 +38,7 @@ def test_pdf_pages_and_outline(tmp_path: Path) -> None:
     make_pdf(path, "Leitfaden Betrieb", [("1 Betrieb", "Erster Text."), ("2 Pflege", "Zweiter Text.")])
     doc = load_file(path)
     assert doc.title == "Leitfaden Betrieb"
-    lines = [l for l in doc.text.splitlines() if l]
+    lines = [line for line in doc.text.splitlines() if line]
     assert lines[:3] == ["<!-- page: 1 -->", "## 1 Betrieb", "Erster Text."]
     assert "<!-- page: 2 -->" in lines and "## 2 Pflege" in lines
 

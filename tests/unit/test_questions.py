@@ -6,7 +6,6 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 import yaml
 
 from eval.questions import RELEVANCE, Question, find_relevance, load_questions, section_texts, shared_terms, validate

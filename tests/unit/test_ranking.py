@@ -37,7 +37,7 @@ def ids(c: Candidates, s: RetrievalSettings, language: str = "de") -> list[str]:
 
 def test_weighted_rrf_by_hand() -> None:
     s = RetrievalSettings(fusion="rrf", dense_weight=1.0, keyword_weight=0.5, rrf_k=5, sentence_weight=0)
-    order, scores = fuse(candidates(), s)
+    _, scores = fuse(candidates(), s)
     assert scores[0] == pytest.approx(1 / 6 + 0.5 / 7) and scores[1] == pytest.approx(1 / 7)
     assert scores[2] == pytest.approx(0.5 / 6)  # absent from the dense list: no dense share
     assert ids(candidates(), s) == ["a", "b", "c"]

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from lotse.cli import app
 from assistant.settings import Settings, describe
+from lotse.cli import app
 
 
 def test_env_nested_and_dotenv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -50,7 +50,7 @@
       interrupted: "Die Antwort wurde unterbrochen. Bitte versuchen Sie es erneut.",
       httpError: "Der Dienst hat einen Fehler gemeldet", retryAfter: "Bitte in {s} s erneut versuchen.",
       disclaimer: "Antworten stammen aus den Programmunterlagen \u2013 bitte pr\u00fcfen Sie die Quellen.",
-      chars: "Zeichen", you: "Sie:", bot: "Lotse:"
+      chars: "Zeichen", you: "Sie:", bot: "Lotse:", copy: "Text kopieren", copied: "Kopiert", web: "Web"
     },
     en: {
       open: "Open Lotse", close: "Close", newChat: "New conversation", question: "Your question",
@@ -68,7 +68,7 @@
       interrupted: "The answer was interrupted. Please try again.",
       httpError: "The service reported an error", retryAfter: "Please try again in {s} s.",
       disclaimer: "Answers come from the programme's documents \u2013 please check the sources.",
-      chars: "characters", you: "You:", bot: "Lotse:"
+      chars: "characters", you: "You:", bot: "Lotse:", copy: "Copy text", copied: "Copied", web: "Web"
     }
   };
   var T = STRINGS[LANG];
@@ -103,6 +103,8 @@
     ".bot p{margin:0 0 8px}.bot p:last-child{margin-bottom:0}",
     ".bot ul,.bot ol{margin:4px 0 8px;padding-left:20px}.bot li{margin:3px 0}",
     ".bot blockquote{margin:6px 0 8px;padding:6px 10px;border-left:3px solid #8fb3d6;background:#f1f6fb;color:#263445;border-radius:0 6px 6px 0}",
+    ".bot .copy{font:inherit;font-size:12px;margin:0 0 8px;padding:3px 10px;border:1px solid #8fb3d6;border-radius:12px;background:#fff;color:#0b5cad;cursor:pointer}",
+    ".cites .web{display:block;font-size:12px;margin-left:22px} .cites .web a{margin-right:6px}",
     ".bot a{color:#0b5cad;text-decoration:underline;text-underline-offset:2px}",
     "a.mark{display:inline-block;min-width:20px;padding:0 5px;margin:0 1px;border-radius:10px;background:#e3eefa;color:#0b4f8a;font-size:12px;font-weight:650;line-height:18px;text-align:center;text-decoration:none;vertical-align:1px}",
     "a.mark:hover{background:#0b4f8a;color:#fff}",
@@ -251,7 +253,7 @@
         if (kind !== "ol") open("ol", "ol");
         var oli = el("li", { value: m[1] }); renderInline(oli, m[2], cites); block.appendChild(oli);
       } else if ((m = /^\s*>\s?(.*)$/.exec(line))) {
-        if (kind !== "quote") open("blockquote", "quote"); else block.appendChild(el("br"));
+        if (kind !== "quote") { open("blockquote", "quote"); container.appendChild(copyButton(block)); } else block.appendChild(el("br"));
         renderInline(block, m[1], cites);
       } else if ((kind === "ul" || kind === "ol") && /^\s{2,}/.test(raw) && block.lastChild) {
         renderInline(block.lastChild, " " + line.trim(), cites);
@@ -420,6 +422,27 @@
     body.appendChild(el("span", { className: "typing", role: "status" }, [el("i"), el("i"), el("i"), el("span", { className: "sr", text: T.thinking })]));
   }
 
+  // a template block's text, without citation marks, onto the clipboard
+  function copyButton(quote) {
+    var button = el("button", { type: "button", className: "copy", "data-testid": "lotse-copy", text: T.copy });
+    button.addEventListener("click", function () {
+      var text = Array.prototype.filter.call(quote.childNodes, function (n) { return !(n.classList && n.classList.contains("mark")); })
+        .map(function (n) { return n.nodeName === "BR" ? "\n" : n.textContent; }).join("").replace(/[ \t]+\n/g, "\n").trim();
+      var done = function () { button.textContent = T.copied; };
+      if (navigator.clipboard && navigator.clipboard.writeText) navigator.clipboard.writeText(text).then(done, function () {});
+      quote.setAttribute("data-copy", text);
+    });
+    return button;
+  }
+
+  function webLinks(c) {
+    var links = (Array.isArray(c.links) ? c.links : []).map(safeUrl).filter(Boolean);
+    if (!links.length) return null;
+    return el("span", { className: "web" }, [T.web + ": "].concat(links.map(function (href, i) {
+      return el("a", { href: href, target: "_blank", rel: "noopener", "data-testid": "lotse-web-link", text: new URL(href).host + (i < links.length - 1 ? " " : "") });
+    })));
+  }
+
   function sourceList(items, heading) {
     var ol = el("ol");
     items.forEach(function (c) {
@@ -432,7 +455,7 @@
         ? el("a", { href: href, target: "_blank", rel: "noopener", "data-testid": heading === T.sources ? "lotse-citation" : "lotse-source",
           title: c.quote || "", "aria-label": c.n + " " + label + (c.page != null ? " (" + T.page + " " + c.page + ")" : "") + " \u2013 " + T.newTab }, kids)
         : el("span", {}, kids);
-      ol.appendChild(el("li", {}, [item]));
+      ol.appendChild(el("li", {}, [item, webLinks(c)]));
     });
     return el("div", { className: "cites" }, [el("h3", { text: heading }), ol]);
   }

@@ -1,0 +1,108 @@
+"""The extractive composer: answer first, lists whole, templates verbatim, contacts, hygiene."""
+
+from __future__ import annotations
+
+import pytest
+from fakes import FakeEmbedder
+
+from assistant.composer import Composer
+from assistant.evidence import EvidenceScorer
+from assistant.generation import AskVector, GenerationRequest
+from assistant.hygiene import lint
+from assistant.passages import UnitVectors, make_passages
+from assistant.question import kind_of, parts
+from assistant.settings import GeneratorSettings
+from assistant.types import Hit
+from ingest.keyword import Analyzer
+from ingest.types import StoredChunk
+
+EMBEDDER = FakeEmbedder()
+
+FUNDING = ("Das Bundesprogramm Modellprojekte Smart Cities ist seit 2019 offen. Im Programm Modellprojekte Smart Cities "
+           "liegt die Förderquote bei 65 %, bei Haushaltsnotlage bei 90 %. Web: https://www.smart-city-dialog.de")
+STEPS = ("Eine DSFA läuft in sechs Schritten ab:\n\n1. Verarbeitung beschreiben\n\n2. Notwendigkeit prüfen\n\n"
+         "3. Risiken bewerten\n\n4. Maßnahmen festlegen\n\n5. Ergebnis dokumentieren\n\n6. Fortschreiben")
+TEMPLATE = ("Für den Beschluss eignet sich dieser Baustein.\n\n"
+            "> Der Rat beschließt: Die Verwaltung wird beauftragt, [Anwendungsfall] zu erproben.")
+CONTACT = ("Für Kommunen ist meist die Vermessungsverwaltung des eigenen Landes die erste Anlaufstelle für 3D-Gebäudemodelle. "
+           "Hamburg stellt sein 3D-Stadtmodell offen bereit. Web: https://www.geoportal-hamburg.de")
+
+
+def hit(cid: str, text: str, section: tuple[str, ...], doc_type: str = "leitfaden", kind: str = "text") -> Hit:
+    return Hit(StoredChunk(cid, text, doc_id=cid.split(":")[0], title=section[0], section_path=section, doc_type=doc_type, kind=kind), 1.0)
+
+
+PASSAGES = make_passages([
+    hit("fin:1", FUNDING, ("Leitfaden Finanzierung", "3.2 Konditionen der MPSC")),
+    hit("dsr:1", STEPS, ("Leitfaden Datenschutz", "5.3 Ablauf einer DSFA")),
+    hit("bes:1", TEMPLATE, ("Vorlage Beschluss", "2.2 Beschlussvorschlag"), "vorlage", "template"),
+    hit("ver:1", CONTACT, ("Verzeichnis", "3.3 Vermessungsverwaltungen der Länder"), "verzeichnis"),
+])
+
+
+def compose(question: str, language: str = "de") -> str:
+    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    asks = [AskVector(a.text, a.kind, EMBEDDER.embed_queries([a.text])[0]) for a in parts(question)]
+    request = GenerationRequest(question, language, PASSAGES, asks[0].vector, asks)
+    draft = composer.compose(request)
+    return (draft.lead + "\n\n" if draft.lead else "") + draft.text
+
+
+def test_kinds_and_parts_of_questions() -> None:
+    assert kind_of("Welche Förderquote gilt für MPSC?") == "quantity"
+    assert kind_of("Was muss in eine DSFA?") == "list"
+    assert kind_of("Gibt es einen Textbaustein für den Beschluss?") == "template"
+    assert kind_of("Wer ist Ansprechpartner für 3D-Stadtmodelle?") == "contact"
+    assert kind_of("Bis wann muss der Wärmeplan fertig sein?") == "time"
+    asked = parts("Welche Förderquote gibt es bei den Modellprojekten Smart Cities und bis wann muss der Antrag raus?")
+    assert [(a.text, a.kind) for a in asked] == [
+        ("Welche Förderquote gibt es bei den Modellprojekten Smart Cities?", "quantity"), ("bis wann muss der Antrag raus?", "time")]
+    assert len(parts("Wie hängen GDI und UDP zusammen?")) == 1
+
+
+def test_the_asked_figure_comes_first_without_urls() -> None:
+    text = compose("Welche Förderquote gilt für Modellprojekte Smart Cities?")
+    first = text.split("\n")[0]
+    assert "65 %" in first and "90 %" in first and first.endswith("[1]")
+    assert "http" not in text and lint(text) == []
+
+
+def test_a_list_comes_whole_with_its_header() -> None:
+    text = compose("Wie läuft eine DSFA in Schritten ab?")
+    lines = text.split("\n")
+    assert lines[0].startswith("Eine DSFA läuft in sechs Schritten ab:")
+    assert [line for line in lines if line.startswith("- ")] == [
+        f"- {step} [2]" for step in ("Verarbeitung beschreiben", "Notwendigkeit prüfen", "Risiken bewerten",
+                                     "Maßnahmen festlegen", "Ergebnis dokumentieren", "Fortschreiben")]
+    assert lint(text) == []
+
+
+def test_a_template_comes_verbatim_with_its_source() -> None:
+    text = compose("Gibt es einen Textbaustein für den Beschluss?")
+    lead, block = text.split("\n\n", 1)
+    assert lead == "Textbaustein aus „Vorlage Beschluss“, 2.2 Beschlussvorschlag:"
+    assert block == "> Der Rat beschließt: Die Verwaltung wird beauftragt, [Anwendungsfall] zu erproben. [3]"
+
+
+def test_a_contact_names_the_office_and_keeps_links_out_of_the_text() -> None:
+    text = compose("Wer ist Ansprechpartner für 3D-Stadtmodelle?")
+    assert text.startswith("**Vermessungsverwaltungen der Länder** – Für Kommunen ist meist die Vermessungsverwaltung")
+    assert "http" not in text
+
+
+@pytest.mark.parametrize(
+    "text, rule",
+    [
+        ("Die Schritte sind: [1]", "fragment"),
+        ("Wer hilft uns dabei? [1]", "question copied from the source"),
+        ("Mehr unter https://example.org [1]", "raw URL"),
+        ("Die Quote liegt bei 65 %. [1] Die Quote liegt bei 65 %. [2]", "repeated fact"),
+        (" ".join(["Wort"] * 130) + ". [1]", "too long"),
+    ],
+)
+def test_hygiene_lint_names_each_violation(text: str, rule: str) -> None:
+    assert [v.rule for v in lint(text)] == [rule]
+
+
+def test_hygiene_accepts_a_list_after_its_header() -> None:
+    assert lint("Die Schritte sind: [1]\n- Erstens [1]\n- Zweitens [1]") == []
