@@ -29,7 +29,11 @@ COPY . .
 RUN /opt/lotse/bin/pip install --no-deps ".[postgres]"
 
 FROM ${PYTHON_IMAGE} AS runtime
-RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin lotse \
+# OpenThesaurus synonyms for the keyword side (the shipped preset was tuned with them)
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends openthesaurus-de-text=20160424-4 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 --shell /usr/sbin/nologin lotse \
     && mkdir -p /data \
     && chown lotse:lotse /data
 COPY --from=build /opt/lotse /opt/lotse

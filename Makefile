@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export ANONYMIZED_TELEMETRY ?= False
 
-.PHONY: setup browser postgres ingest run check test bench corpus-formats clean image image-test
+.PHONY: setup browser postgres thesaurus ingest run check test bench corpus-formats clean image image-test
 
 setup: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-ingest: setup
+ingest: setup thesaurus
 	$(BIN)/lotse ingest
 
 # Debian's Chromium for the widget's browser tests (Playwright cannot download browsers here)
@@ -38,6 +38,13 @@ postgres:
 	  $$sudo apt-get update -qq && \
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql; }
 
+# Debian's OpenThesaurus synonym list: keyword queries find paraphrases (Lotse runs without it, less well)
+thesaurus:
+	@test -f /usr/share/openthesaurus-de/openthesaurus.txt || { \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends openthesaurus-de-text; }
+
 run: ingest
 	$(BIN)/lotse serve
 
@@ -46,8 +53,9 @@ check: setup
 	$(BIN)/ruff check ingest assistant eval lotse tests bench
 	$(BIN)/mypy --strict ingest assistant eval lotse
 
-test: setup browser postgres
-	$(BIN)/python -m pytest -m "not image"
+# two workers (pytest-xdist), whole files per worker; the bundled corpus is ingested in the background meanwhile
+test: setup browser postgres thesaurus
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not image"
 
 # The container image: docker where an engine runs, else buildah/podman (deploy/build-image.sh)
 image:

@@ -70,7 +70,7 @@ def shown(text: str) -> str:
 
 def speakable(unit: Unit, text: str) -> bool:
     """May this unit stand as a sentence of an answer? (No question, no bare header, no link line.)"""
-    if len(text.split()) < 4 or text.endswith("?") or _WEB.search(unit.text[: len(unit.text) // 2 + 1]):
+    if len(text.split()) < 4 or "?" in text or _WEB.search(unit.text[: len(unit.text) // 2 + 1]):
         return False
     return unit.kind != "sentence" or not text.endswith((":", ",", ";"))
 
@@ -138,8 +138,10 @@ class Composer:
         per_part = self.settings.max_sentences if len(request.asks) == 1 else max(1, self.settings.max_sentences - 1)
         for ask in request.asks:
             part, part_lead = self.answer_ask(ask, request.passages, request.language, lines, per_part)
-            lead = lead or part_lead
-            lines += part
+            if part_lead and not lead:  # the template comes first, right under its lead-in
+                lead, lines = part_lead, part + lines
+            else:
+                lines += part
         if not lines:
             return Draft("", refused=True)
         text = "\n".join(line.render() for line in lines)

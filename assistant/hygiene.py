@@ -44,7 +44,8 @@ def _sentences(text: str) -> list[str]:
 
 def _near(a: str, b: str) -> bool:
     ta, tb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
-    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= 0.7
+    # pieces of a few words ("z. B." split at its dots) are no facts of their own
+    return min(len(ta), len(tb)) >= 3 and len(ta & tb) / len(ta | tb) >= 0.7
 
 
 def lint(text: str) -> list[Violation]:
@@ -53,13 +54,16 @@ def lint(text: str) -> list[Violation]:
     found: list[Violation] = []
     for i, line in enumerate(lines):
         body = plain(line)
-        is_list_next = i + 1 < len(lines) and re.match(r"^\s*(?:[-*]|\d+\.)\s", lines[i + 1]) is not None
+        # a header may end on ":" when its list or quoted block follows
+        is_list_next = i + 1 < len(lines) and re.match(r"^\s*(?:[-*>]|\d+\.)\s", lines[i + 1]) is not None
         if body.endswith((":", ",", ";")) and not is_list_next:
             found.append(Violation("fragment", body))
         if URL.search(body):
             found.append(Violation("raw URL", body))
     sentences = _sentences(text)
-    found += [Violation("question copied from the source", s) for s in sentences if s.endswith("?")]
+    # items of a list given whole may be questions (checklist prompts); answer sentences may not
+    stated = _sentences("\n".join(line for line in lines if not re.match(r"^\s*(?:[-*]|\d+\.)\s", line)))
+    found += [Violation("question copied from the source", s) for s in stated if s.endswith("?")]
     found += [Violation("repeated fact", b) for i, a in enumerate(sentences) for b in sentences[i + 1 :] if _near(a, b)]
     is_list_or_template = any(re.match(r"^\s*(?:[-*>]|\d+\.)\s", line) for line in lines)
     if not is_list_or_template and words(text) > WORD_LIMIT:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.question import kind_of
 from assistant.ranking import Candidates
 from assistant.settings import RefusalSettings
 
@@ -49,6 +50,8 @@ class Decision:
 
 def answer_type(question: str) -> str:
     """What kind of answer a question wants: quantity, time, person or any."""
+    if kind_of(question) == "contact":  # "Wer ist Ansprechpartner für …?" wants an office, not a name
+        return "any"
     for name, pattern in (("time", _TIME), ("quantity", _QUANTITY), ("person", _PERSON)):
         if pattern.search(question):
             return name
@@ -111,4 +114,5 @@ class RefusalPolicy:
             return Decision(True, 0.0, {})
         values = features(question, language, c, np.asarray(order), self.settings.top_passages)
         p = self.confidence(values)
-        return Decision(p < self.settings.threshold, p, values)
+        too_far = values["best_sentence"] < self.settings.min_best_sentence  # nothing in the corpus is this far off
+        return Decision(too_far or p < self.settings.threshold, p, values)

@@ -71,6 +71,10 @@ class RefusalSettings(BaseModel):
     )
     bias: float = Field(5.0, description="The model's intercept (untuned default: never refuse).")
     threshold: float = Field(0.5, ge=0, le=1, description="Refuse when the model's answer probability is below this.")
+    min_best_sentence: float = Field(
+        0.0, ge=0, le=1, description="Refuse, whatever the model says, when no sentence of the top passages is this similar "
+        "to the question (written by `lotse eval tune`: the 1st percentile over answerable tuning questions).",
+    )
     top_passages: int = Field(3, ge=1, le=20, description="Fused candidates whose best sentence counts as evidence.")
     sources_shown: int = Field(3, ge=0, le=10, description="Closest sources shown with a refusal.")
 

@@ -29,6 +29,11 @@ REFUSAL_TARGETS = {
     ("xquad", "answer"): 0.95, ("mlqa", "answer"): 0.95,
 }
 TUNING_SETS = {s for s, _ in REFUSAL_TARGETS}
+# Which way each piece of refusal evidence may count (+1: only for answering, -1: only against)
+REFUSAL_SIGNS = {
+    "top_dense": 1, "max_dense": 1, "dense_margin": 1, "top_sentence": 1, "best_sentence": 1, "top_keyword": 1,
+    "agree": 1, "top_coverage": 1, "best_coverage": 1, "type_match": 1, "unknown": -1, "unknown_specific": -1,
+}
 
 
 def set_name(record: Record) -> str:
@@ -59,15 +64,41 @@ def refusal_table(records: Sequence[Record], retrieval: RetrievalSettings, top_n
                  [set_name(r) for r in records])
 
 
-def fit_logistic(x: Matrix, y: npt.NDArray[np.bool_], weight: Matrix, c: float) -> tuple[Matrix, float]:
-    """Weights and intercept on the raw features (fitted on standardised ones)."""
+def fit_logistic(x: Matrix, y: npt.NDArray[np.bool_], weight: Matrix, c: float,
+                 signs: Sequence[int] | None = None) -> tuple[Matrix, float]:
+    """Weights and intercept on the raw features (fitted on standardised ones, L2 with strength 1/c).
+
+    `signs` (+1, -1 or 0 per feature) constrains a weight to be non-negative, non-positive or
+    free: evidence that can only speak for an answer must never count against one, whatever
+    the quirks of one tuning set (NoMIRACL's non-relevant passages, for one, share many words
+    with their questions).
+    """
+    from scipy.optimize import minimize
     from sklearn.linear_model import LogisticRegression
 
     mean, std = x.mean(axis=0), x.std(axis=0)
     std[std == 0] = 1.0
-    model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / std, y, sample_weight=weight)
-    w = model.coef_[0] / std
-    return w, float(model.intercept_[0] - (w * mean).sum())
+    if not any(signs or ()):
+        model = LogisticRegression(C=c, max_iter=2000).fit((x - mean) / std, y, sample_weight=weight)
+        w0 = model.coef_[0] / std
+        return w0, float(model.intercept_[0] - (w0 * mean).sum())
+    z = np.hstack([(x - mean) / std, np.ones((len(x), 1))])
+    t = y.astype(float)
+    n = float(weight.sum())
+
+    def loss(theta: Matrix) -> tuple[float, Matrix]:
+        m = z @ theta
+        p = 1 / (1 + np.exp(-m))
+        nll = float(np.sum(weight * (np.logaddexp(0, m) - t * m))) / n
+        reg = float(theta[:-1] @ theta[:-1]) / (2 * c * n)
+        grad = z.T @ (weight * (p - t)) / n
+        grad[:-1] += theta[:-1] / (c * n)
+        return nll + reg, grad
+
+    bounds = [((0, None) if s > 0 else (None, 0) if s < 0 else (None, None)) for s in (signs or [0] * x.shape[1])]
+    theta = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=[*bounds, (None, None)]).x
+    w = theta[:-1] / std
+    return w, float(theta[-1] - (w * mean).sum())
 
 
 def cell_weights(table: Table, cells: Sequence[tuple[str, str]]) -> Matrix:
@@ -91,13 +122,30 @@ def rates(p: Matrix, table: Table, threshold: float, cells: Sequence[tuple[str, 
     return out
 
 
-def choose_threshold(p: Matrix, table: Table, targets: dict[tuple[str, str], float]) -> float:
-    """The threshold with the smallest total shortfall against the targets (then the best rates)."""
-    def cost(t: float) -> tuple[float, float]:
-        r = rates(p, table, t, list(targets))
-        return sum(max(0.0, targets[k] - v) for k, v in r.items()), -sum(r.values())
+# Every answerable tuning set must keep at least this share answered: refusing a question the
+# guides answer is a sure failure, so where the evidence cannot separate answerable from
+# unanswerable questions well enough to meet all targets, answering wins.
+ANSWER_FLOOR = 0.95
+# The similarity floor: below the best sentence of all but this percentage of answerable tuning
+# questions, a question is off the corpus's topics ("Wie backe ich einen Apfelkuchen?")
+FLOOR_PERCENTILE = 1.0
 
-    return float(min(np.unique(np.round(p, 4)), key=cost))
+
+def choose_threshold(p: Matrix, table: Table, targets: dict[tuple[str, str], float]) -> float:
+    """The threshold that refuses most (smallest shortfall against the refusal targets) while every
+    answer cell keeps min(target, ANSWER_FLOOR) answered; without such a threshold, the lowest."""
+    candidates = sorted(set(np.round(p, 4).tolist()))
+
+    def answers_enough(t: float) -> bool:
+        r = rates(p, table, t, [k for k in targets if k[1] == "answer"])
+        return all(v >= min(targets[k], ANSWER_FLOOR) for k, v in r.items())
+
+    def refuse_shortfall(t: float) -> tuple[float, float]:
+        r = rates(p, table, t, list(targets))
+        return sum(max(0.0, targets[k] - v) for k, v in r.items() if k[1] == "refuse"), -sum(r.values())
+
+    feasible = [t for t in candidates if answers_enough(t)]
+    return float(min(feasible, key=refuse_shortfall)) if feasible else float(candidates[0])
 
 
 def calibrate_refusal(records: Sequence[Record], retrieval: RetrievalSettings, base: RefusalSettings,
@@ -106,16 +154,24 @@ def calibrate_refusal(records: Sequence[Record], retrieval: RetrievalSettings, b
     table = refusal_table(records, retrieval, base.top_passages)
     tuning = np.array([s in TUNING_SETS for s in table.sets])
     sub = Table(table.x[tuning], table.answer[tuning], [s for s, t in zip(table.sets, tuning, strict=True) if t])
-    w, b = fit_logistic(sub.x, sub.answer, cell_weights(sub, list(REFUSAL_TARGETS)), c)
+    signs = [REFUSAL_SIGNS.get(f, 0) for f in REFUSAL_FEATURES]
+    w, b = fit_logistic(sub.x, sub.answer, cell_weights(sub, list(REFUSAL_TARGETS)), c, signs)
     p = 1 / (1 + np.exp(-(sub.x @ w + b)))
+    # the floor first (questions far from every answerable one are refused anyway), then the threshold
+    best = sub.x[:, REFUSAL_FEATURES.index("best_sentence")]
+    floor = float(np.floor(np.percentile(best[sub.answer], FLOOR_PERCENTILE) * 1000) / 1000)
+    p = np.where(best < floor, 0.0, p)
     threshold = choose_threshold(p, sub, REFUSAL_TARGETS)
     weights = {f: round(float(v), 5) for f, v in zip(REFUSAL_FEATURES, w, strict=True)}
-    return base.model_copy(update={"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4)}), table
+    update = {"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4), "min_best_sentence": floor}
+    return base.model_copy(update=update), table
 
 
 def probabilities(table: Table, settings: RefusalSettings) -> Matrix:
+    """The answer probability per row, 0 where the similarity floor refuses (as RefusalPolicy decides)."""
     w = np.array([settings.weights.get(f, 0.0) for f in REFUSAL_FEATURES])
-    return np.asarray(1 / (1 + np.exp(-(table.x @ w + settings.bias))))
+    p = 1 / (1 + np.exp(-(table.x @ w + settings.bias)))
+    return np.asarray(np.where(table.x[:, REFUSAL_FEATURES.index("best_sentence")] < settings.min_best_sentence, 0.0, p))
 
 
 def calibrate_follow_ups(x: Matrix, y: npt.NDArray[np.bool_], names: Sequence[str], base: ConversationSettings,

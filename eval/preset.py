@@ -81,7 +81,7 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
-        "refusal": refusal.model_dump(include={"weights", "bias", "threshold", "top_passages"}),
+        "refusal": refusal.model_dump(include={"weights", "bias", "threshold", "min_best_sentence", "top_passages"}),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
     }

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -142,15 +144,44 @@ def corpus_settings() -> Settings:
     return Settings(_env_file=None, paths={"corpus_dir": REPO / "corpus", "data_dir": REPO / "data" / "test-index"})
 
 
-@pytest.fixture(scope="session")
-def corpus_index(corpus_settings: Settings):  # type: ignore[no-untyped-def]
+CORPUS_LOCK = REPO / "data" / "test-index.lock"
+_warmup: threading.Thread | None = None
+
+
+def _ingest_corpus(settings: Settings) -> Any:
+    """Bring data/test-index up to date, one process at a time (xdist workers and the warm-up)."""
+    from filelock import FileLock
+
     from ingest.index import open_index
     from ingest.pipeline import run_ingest
 
-    index = open_index(corpus_settings)
-    report = run_ingest(index, corpus_settings)
+    CORPUS_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(CORPUS_LOCK)):
+        index = open_index(settings)
+        report = run_ingest(index, settings)
     assert report.ok, report.failed
     return index
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Under xdist (`make test`), the controller ingests the bundled corpus in the background
+    while the workers run the tests that do not need it; those that do wait for the lock."""
+    global _warmup
+    if hasattr(session.config, "workerinput") or not session.config.getoption("numprocesses", None):
+        return
+    settings = Settings(_env_file=None, paths={"corpus_dir": REPO / "corpus", "data_dir": REPO / "data" / "test-index"})
+    _warmup = threading.Thread(target=_ingest_corpus, args=(settings,), name="corpus-warm-up", daemon=True)
+    _warmup.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _warmup is not None:
+        _warmup.join()
+
+
+@pytest.fixture(scope="session")
+def corpus_index(corpus_settings: Settings):  # type: ignore[no-untyped-def]
+    return _ingest_corpus(corpus_settings)
 
 
 @pytest.fixture(scope="session")

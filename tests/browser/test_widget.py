@@ -179,7 +179,7 @@ def test_streamed_text_shows_before_the_answer_is_complete(settings: Settings, f
     """The server streams every delta, then holds the final answer back until the test releases it:
     whatever the bubble shows meanwhile can only have come from the stream."""
     generator = ScriptedGenerator(DSFA_PIECES, hold=True)
-    settings.refusal.threshold = 0.0  # about streaming, not refusal
+    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # about streaming, not refusal
 
     def build(base: str):  # type: ignore[no-untyped-def]
         settings.answer.public_url = base

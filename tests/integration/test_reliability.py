@@ -40,7 +40,7 @@ auch wenn die Unterlagen nichts dazu sagen. Die Datenpflege des Zwillings erfolg
 
 
 def permissive(settings: Settings) -> Settings:
-    settings.refusal.threshold = 0.0  # not about refusal: never refuse
+    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
     return settings
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fakes import FakeEmbedder
 from sqlalchemy import create_engine, select
 from tests_support import ChromaServer, free_port
 
@@ -23,13 +24,18 @@ FOLLOW_UP = "Und wer berät dabei?"  # makes sense only after STABLE (its answer
 NEW_DOC = "# Leitfaden Sensorik\n\n## 1 Lärmsensoren\n\nLärmsensoren an Hauptstraßen liefern alle fünf Minuten einen Mittelungspegel.\n"
 
 
+# the real CLI with the fake embedder: this test is about shared state, not embeddings, and the
+# three processes start in seconds instead of each loading PyTorch
+LOTSE = [sys.executable, str(Path(__file__).resolve().parents[1] / "lotse_fake_embedder.py")]
+
+
 def _serve(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "lotse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    return subprocess.Popen([*LOTSE, "serve", "--host", "127.0.0.1", "--port", str(port)],
                             env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 def _wait_ready(url: str, proc: subprocess.Popen[bytes], timeout: float = 300) -> None:
-    """Poll /readyz until it answers 200 (loading PyTorch in two workers at once can take minutes on a busy machine)."""
+    """Poll /readyz until it answers 200."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"{url}: lotse serve exited with {proc.returncode}"
@@ -50,10 +56,10 @@ def _cited(response: httpx.Response) -> set[tuple[str, str]]:
 @pytest.mark.server
 def test_two_workers_share_one_chroma_while_reingesting(settings: Settings, chroma: ChromaServer, corpus: Path, tmp_path: Path) -> None:
     settings.chroma.host, settings.chroma.port = "127.0.0.1", chroma.port
-    assert run_ingest(open_index(settings), settings).ok
+    assert run_ingest(open_index(settings, FakeEmbedder()), settings).ok
     env = dict(os.environ, HF_HUB_OFFLINE="1", LOTSE_CHROMA__HOST="127.0.0.1", LOTSE_CHROMA__PORT=str(chroma.port),
                LOTSE_PATHS__CORPUS_DIR=str(corpus), LOTSE_DB__URL=f"sqlite:///{tmp_path}/shared.db",
-               LOTSE_WEB__RATE_LIMIT_PER_MINUTE="10000", LOTSE_REFUSAL__THRESHOLD="0",
+               LOTSE_WEB__RATE_LIMIT_PER_MINUTE="10000", LOTSE_REFUSAL__THRESHOLD="0", LOTSE_REFUSAL__MIN_BEST_SENTENCE="0",
                # about shared conversations, not follow-up detection: a question with history continues it
                LOTSE_CONVERSATION__WEIGHTS="{}", LOTSE_CONVERSATION__BIAS="5")
     ports = [free_port(), free_port()]
@@ -87,7 +93,7 @@ def test_two_workers_share_one_chroma_while_reingesting(settings: Settings, chro
             guide.write_text(
                 guide.read_text(encoding="utf-8") + "\n## 4 Ergänzung\n\nDie DSFA wird jährlich überprüft.\n", encoding="utf-8"
             )
-            ingest = subprocess.Popen([sys.executable, "-m", "lotse.cli", "ingest"],
+            ingest = subprocess.Popen([*LOTSE, "ingest"],
                                       env=dict(env, LOTSE_PATHS__DATA_DIR=str(tmp_path / "ingest")),
                                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             answered = 0

@@ -24,7 +24,7 @@ QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 def service(settings: Settings, fake_index, tmp_path) -> Service:  # type: ignore[no-untyped-def]
     settings.db.url = f"sqlite:///{tmp_path}/lotse.db"
     settings.web.api_tokens = [SecretStr("intern-123")]
-    settings.refusal.threshold = 0.0  # not about refusal: never refuse
+    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
     return Service(settings, engine=AnswerEngine(settings, fake_index))
 
 

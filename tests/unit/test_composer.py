@@ -106,3 +106,8 @@ def test_hygiene_lint_names_each_violation(text: str, rule: str) -> None:
 
 def test_hygiene_accepts_a_list_after_its_header() -> None:
     assert lint("Die Schritte sind: [1]\n- Erstens [1]\n- Zweitens [1]") == []
+
+
+def test_hygiene_accepts_a_template_lead_and_question_items_of_a_whole_list() -> None:
+    assert lint("Textbaustein aus „Vorlage“, 2.3 Aufgaben:\n\n> Die Stelle pflegt die Daten. [1]") == []
+    assert lint("Prüfen Sie: [1]\n- Risiken bewerten: Was kann schiefgehen? [1]\n- Maßnahmen festlegen. [1]") == []

@@ -17,7 +17,7 @@ def engine(settings: Settings, fake_index, mock: MockOpenAI, timeout: float = 5.
     settings.generator.openai.base_url = mock.base_url
     settings.generator.openai.timeout = timeout
     settings.generator.openai.model = "test-model"
-    settings.refusal.threshold = 0.0  # not about refusal: never refuse
+    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
     return AnswerEngine(settings, fake_index)
 
 
