@@ -114,5 +114,6 @@ class RefusalPolicy:
             return Decision(True, 0.0, {})
         values = features(question, language, c, np.asarray(order), self.settings.top_passages)
         p = self.confidence(values)
-        too_far = values["best_sentence"] < self.settings.min_best_sentence  # nothing in the corpus is this far off
+        floor = self.settings.min_best_sentence_en if language == "en" else self.settings.min_best_sentence
+        too_far = values["best_sentence"] < floor  # no answerable question was this far from the corpus
         return Decision(too_far or p < self.settings.threshold, p, values)

@@ -75,6 +75,9 @@ class RefusalSettings(BaseModel):
         0.0, ge=0, le=1, description="Refuse, whatever the model says, when no sentence of the top passages is this similar "
         "to the question (written by `lotse eval tune`: the 1st percentile over answerable tuning questions).",
     )
+    min_best_sentence_en: float = Field(
+        0.0, ge=0, le=1, description="The same floor for English questions (cross-lingual similarities run lower).",
+    )
     top_passages: int = Field(3, ge=1, le=20, description="Fused candidates whose best sentence counts as evidence.")
     sources_shown: int = Field(3, ge=0, le=10, description="Closest sources shown with a refusal.")
 

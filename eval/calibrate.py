@@ -158,20 +158,34 @@ def calibrate_refusal(records: Sequence[Record], retrieval: RetrievalSettings, b
     w, b = fit_logistic(sub.x, sub.answer, cell_weights(sub, list(REFUSAL_TARGETS)), c, signs)
     p = 1 / (1 + np.exp(-(sub.x @ w + b)))
     # the floor first (questions far from every answerable one are refused anyway), then the threshold
-    best = sub.x[:, REFUSAL_FEATURES.index("best_sentence")]
-    floor = float(np.floor(np.percentile(best[sub.answer], FLOOR_PERCENTILE) * 1000) / 1000)
-    p = np.where(best < floor, 0.0, p)
+    floors = {"min_best_sentence": _floor(sub, english=False), "min_best_sentence_en": _floor(sub, english=True)}
+    p = np.where(_below_floor(sub, floors["min_best_sentence"], floors["min_best_sentence_en"]), 0.0, p)
     threshold = choose_threshold(p, sub, REFUSAL_TARGETS)
     weights = {f: round(float(v), 5) for f, v in zip(REFUSAL_FEATURES, w, strict=True)}
-    update = {"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4), "min_best_sentence": floor}
+    update = {"weights": weights, "bias": round(b, 5), "threshold": round(threshold, 4), **floors}
     return base.model_copy(update=update), table
+
+
+def _floor(table: Table, english: bool) -> float:
+    """The similarity floor for one language: FLOOR_PERCENTILE of the best-sentence similarity
+    over its answerable tuning questions (0 when there are too few to tell)."""
+    best = table.x[:, REFUSAL_FEATURES.index("best_sentence")]
+    mask = table.answer & ((table.x[:, REFUSAL_FEATURES.index("english")] > 0.5) == english)
+    if mask.sum() < 10:
+        return 0.0
+    return float(np.floor(np.percentile(best[mask], FLOOR_PERCENTILE) * 1000) / 1000)
+
+
+def _below_floor(table: Table, floor: float, floor_en: float) -> npt.NDArray[np.bool_]:
+    english = table.x[:, REFUSAL_FEATURES.index("english")] > 0.5
+    return np.asarray(table.x[:, REFUSAL_FEATURES.index("best_sentence")] < np.where(english, floor_en, floor))
 
 
 def probabilities(table: Table, settings: RefusalSettings) -> Matrix:
     """The answer probability per row, 0 where the similarity floor refuses (as RefusalPolicy decides)."""
     w = np.array([settings.weights.get(f, 0.0) for f in REFUSAL_FEATURES])
     p = 1 / (1 + np.exp(-(table.x @ w + settings.bias)))
-    return np.asarray(np.where(table.x[:, REFUSAL_FEATURES.index("best_sentence")] < settings.min_best_sentence, 0.0, p))
+    return np.asarray(np.where(_below_floor(table, settings.min_best_sentence, settings.min_best_sentence_en), 0.0, p))
 
 
 def calibrate_follow_ups(x: Matrix, y: npt.NDArray[np.bool_], names: Sequence[str], base: ConversationSettings,

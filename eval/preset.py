@@ -17,7 +17,7 @@ import numpy as np
 
 from assistant.answer import AnswerEngine
 from assistant.conversation import FEATURES as FOLLOW_UP_FEATURES
-from assistant.settings import PRESETS, Settings
+from assistant.settings import PRESETS, RetrievalSettings, Settings
 from eval.calibrate import REFUSAL_TARGETS, Table, calibrate_follow_ups, calibrate_refusal, probabilities, rates
 from eval.citations import GRID as CITATION_GRID
 from eval.citations import calibrate as calibrate_citations
@@ -72,7 +72,8 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     by_group = groups(records)
     tuned = tune(by_group, settings.retrieval)
     best = max(tuned, key=lambda t: t.objective)
-    variants: dict[str, Any] = {"dense": "dense", "keyword": "keyword", "before (landed)": settings.retrieval}
+    # "before": the code's defaults (weighted RRF, k 5, keyword weight 1), i.e. Lotse without a preset
+    variants: dict[str, Any] = {"dense": "dense", "keyword": "keyword", "before (no preset)": RetrievalSettings()}
     variants |= {t.strategy: t.settings for t in tuned}
     refusal, table = calibrate_refusal(records, best.settings, settings.refusal)
     chosen = settings.model_copy(update={"retrieval": best.settings, "refusal": refusal})
@@ -81,7 +82,9 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
-        "refusal": refusal.model_dump(include={"weights", "bias", "threshold", "min_best_sentence", "top_passages"}),
+        "refusal": refusal.model_dump(
+            include={"weights", "bias", "threshold", "min_best_sentence", "min_best_sentence_en", "top_passages"}
+        ),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
     }

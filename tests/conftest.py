@@ -174,6 +174,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _warmup.start()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests on the bundled corpus run last: meanwhile the warm-up ingests it, and the workers
+    spend that time on everything else instead of waiting for the lock."""
+    needs = {"corpus_index", "corpus_engine", "lotse_server"}
+    items.sort(key=lambda item: bool(needs & set(getattr(item, "fixturenames", ()))))
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     if _warmup is not None:
         _warmup.join()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -98,3 +99,8 @@ class ScriptedGenerator:
         if self.hold and not self.release.wait(self.timeout):
             raise TimeoutError("the test never released the scripted answer")
         yield self._draft()
+
+
+def never_refuse(settings: Any) -> None:
+    """For tests about something else than refusal: the model and both similarity floors off."""
+    settings.refusal.threshold = settings.refusal.min_best_sentence = settings.refusal.min_best_sentence_en = 0.0

@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
-from fakes import ScriptedGenerator
+from fakes import ScriptedGenerator, never_refuse
 from playwright.sync_api import Page, expect
 
 from assistant.answer import AnswerEngine
@@ -179,7 +179,7 @@ def test_streamed_text_shows_before_the_answer_is_complete(settings: Settings, f
     """The server streams every delta, then holds the final answer back until the test releases it:
     whatever the bubble shows meanwhile can only have come from the stream."""
     generator = ScriptedGenerator(DSFA_PIECES, hold=True)
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # about streaming, not refusal
+    never_refuse(settings)  # about streaming, not refusal
 
     def build(base: str):  # type: ignore[no-untyped-def]
         settings.answer.public_url = base

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import never_refuse
 from mock_openai import MockOpenAI
 from playwright.sync_api import Page, expect
 
@@ -57,7 +58,7 @@ def hostile_site(corpus: Path, request: pytest.FixtureRequest, mock_openai: Mock
     (corpus / "leitfaeden" / "sicherheit.md").write_text(HOSTILE_DOC, encoding="utf-8")
     settings: Settings = request.getfixturevalue("settings")
     fake_index = request.getfixturevalue("fake_index")  # ingests the corpus with the hostile document
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # about rendering, not refusal
+    never_refuse(settings)  # about rendering, not refusal
     settings.generator.backend = "openai"
     settings.generator.openai.base_url = mock_openai.base_url
     settings.generator.openai.model = "test-model"

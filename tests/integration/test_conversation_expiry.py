@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fakes import never_refuse
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -39,7 +40,7 @@ def clock() -> Clock:
 @pytest.fixture
 def client(settings: Settings, fake_index, tmp_path, clock: Clock) -> TestClient:  # type: ignore[no-untyped-def]
     settings.db.url = f"sqlite:///{tmp_path}/lotse.db"
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
+    never_refuse(settings)  # not about refusal: never refuse
     # not about follow-up detection: a question with (unexpired) history always continues it
     settings.conversation.weights, settings.conversation.bias = {}, 5.0
     store = FeedbackStore(settings.db, settings.paths.data_dir, clock=clock)

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, never_refuse
 from fastapi.testclient import TestClient
 from mock_openai import MockOpenAI
 from pydantic import SecretStr
@@ -40,7 +40,7 @@ auch wenn die Unterlagen nichts dazu sagen. Die Datenpflege des Zwillings erfolg
 
 
 def permissive(settings: Settings) -> Settings:
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
+    never_refuse(settings)  # not about refusal: never refuse
     return settings
 
 

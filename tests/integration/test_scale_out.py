@@ -59,7 +59,8 @@ def test_two_workers_share_one_chroma_while_reingesting(settings: Settings, chro
     assert run_ingest(open_index(settings, FakeEmbedder()), settings).ok
     env = dict(os.environ, HF_HUB_OFFLINE="1", LOTSE_CHROMA__HOST="127.0.0.1", LOTSE_CHROMA__PORT=str(chroma.port),
                LOTSE_PATHS__CORPUS_DIR=str(corpus), LOTSE_DB__URL=f"sqlite:///{tmp_path}/shared.db",
-               LOTSE_WEB__RATE_LIMIT_PER_MINUTE="10000", LOTSE_REFUSAL__THRESHOLD="0", LOTSE_REFUSAL__MIN_BEST_SENTENCE="0",
+               LOTSE_WEB__RATE_LIMIT_PER_MINUTE="10000", LOTSE_REFUSAL__THRESHOLD="0",
+               LOTSE_REFUSAL__MIN_BEST_SENTENCE="0", LOTSE_REFUSAL__MIN_BEST_SENTENCE_EN="0",
                # about shared conversations, not follow-up detection: a question with history continues it
                LOTSE_CONVERSATION__WEIGHTS="{}", LOTSE_CONVERSATION__BIAS="5")
     ports = [free_port(), free_port()]

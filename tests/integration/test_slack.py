@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from fakes import never_refuse
 from fastapi.testclient import TestClient
 from mock_slack_api import BOT_USER, MockSlackAPI
 from pydantic import SecretStr
@@ -39,7 +40,7 @@ def slack_settings(settings: Settings, slack_api: MockSlackAPI, tmp_path) -> Set
     settings.slack.signing_secret = SecretStr(SECRET)
     settings.slack.api_url = slack_api.api_url
     settings.db.url = f"sqlite:///{tmp_path}/slack.db"
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # about Slack, not refusal: never refuse
+    never_refuse(settings)  # about Slack, not refusal: never refuse
     # about Slack, not follow-up detection: a question in a conversation with history always
     # continues it (weights cleared so a tuned preset cannot change that)
     settings.conversation.weights, settings.conversation.bias = {}, 5.0

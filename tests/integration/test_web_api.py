@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from fakes import never_refuse
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -24,7 +25,7 @@ QUESTION = "Wann ist eine Datenschutz-Folgenabschätzung nötig?"
 def service(settings: Settings, fake_index, tmp_path) -> Service:  # type: ignore[no-untyped-def]
     settings.db.url = f"sqlite:///{tmp_path}/lotse.db"
     settings.web.api_tokens = [SecretStr("intern-123")]
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
+    never_refuse(settings)  # not about refusal: never refuse
     return Service(settings, engine=AnswerEngine(settings, fake_index))
 
 

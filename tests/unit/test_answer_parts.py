@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, never_refuse
 
 from assistant.answer import REFUSAL, AnswerEngine
 from assistant.citations import CitationChecker, split_segments
@@ -124,7 +124,7 @@ def test_weak_evidence_is_refused_with_closest_sources(settings: Settings, fake_
 
 
 def test_extractive_answer_cites_verbatim_sentences(settings: Settings, fake_index) -> None:  # type: ignore[no-untyped-def]
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0
+    never_refuse(settings)
     answer = AnswerEngine(settings, fake_index).answer("Wann ist eine Datenschutz-Folgenabschätzung nötig?")
     assert not answer.refused and answer.citations and answer.invented == 0 and answer.unsupported == 0
     assert "Art. 35" in answer.text.split("\n")[0]  # the answer first, no lead-in

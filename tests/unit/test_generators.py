@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fakes import never_refuse
 from mock_openai import MockOpenAI, Reply
 
 from assistant.answer import FALLBACK_NOTE, AnswerEngine
@@ -17,7 +18,7 @@ def engine(settings: Settings, fake_index, mock: MockOpenAI, timeout: float = 5.
     settings.generator.openai.base_url = mock.base_url
     settings.generator.openai.timeout = timeout
     settings.generator.openai.model = "test-model"
-    settings.refusal.threshold = settings.refusal.min_best_sentence = 0.0  # not about refusal: never refuse
+    never_refuse(settings)  # not about refusal: never refuse
     return AnswerEngine(settings, fake_index)
 
 
