@@ -139,9 +139,10 @@ class AnswerEngine:
             return question, self._retrieve(question, language, filters), None
         merged, alone, together, values = self.follow_up_evidence(question, history[-1], language, filters)
         decision = self.follow_ups.decide(values)
-        if decision.follow_up and alone.candidates is not None and alone.candidates.profile.unknown >= 1.0:
-            # none of its words occurs in the corpus ("Wie backe ich einen Apfelkuchen?"): a new
-            # question, which merging would only hide behind the previous topic
+        unknown = alone.candidates is not None and alone.candidates.profile.unknown >= 1.0
+        if decision.follow_up and unknown and not (values.get("opener") or values.get("pointer")):
+            # no word of it occurs in the corpus and nothing points back ("Wie backe ich einen
+            # Apfelkuchen?"): a new question, which merging would only hide behind the previous topic
             decision = dataclasses.replace(decision, follow_up=False)
         query, chosen = (merged, together) if decision.follow_up else (question, alone)
         return query, chosen, decision
