@@ -76,5 +76,5 @@ bench: ingest
 	$(BIN)/python -m bench.embedder_speed
 	$(BIN)/python -m bench.scale
 	$(BIN)/python -m bench.peer_baseline
-	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load --db sqlite postgres --clients 50
 	$(BIN)/lotse eval external

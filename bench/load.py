@@ -1,7 +1,8 @@
 """Load test: N concurrent clients posting questions to /api/chat of a real `lotse serve`.
 
 For each worker count, starts `lotse serve` on a free 127.0.0.1 port (bundled index in data/,
-rate limit lifted, question log in a temporary SQLite file, HF_HUB_OFFLINE=1), waits for
+rate limit lifted, question log in a temporary SQLite file or, with --db postgres, in a throw-away
+local PostgreSQL server; HF_HUB_OFFLINE=1), waits for
 GET /readyz 200 and warms the workers up (one pass over the question set per worker by default,
 bounded by --warmup-seconds; not measured, since the first pass fills per-process caches). Then, for each client count, N asyncio clients
 (httpx.AsyncClient) post the question set round-robin (German and English alternating,
@@ -16,6 +17,7 @@ The CPU use of the load generator itself and of other processes on the machine i
 since all of them share the same cores.
 
 Full run:  .venv/bin/python bench/load.py                      (workers 1 2 × clients 20 50 × 60 s)
+Both databases: .venv/bin/python bench/load.py --db sqlite postgres --clients 50
 Quick run: .venv/bin/python bench/load.py --seconds 10 --clients 5 --workers 1
 Small load: .venv/bin/python bench/load.py --quick              (1 worker, 4 clients, 20 s)
 Writes bench/results/load.json (or load-quick.json with --quick).
@@ -133,17 +135,29 @@ def memory(root: int) -> dict[str, Any]:
 
 # --- the server ----------------------------------------------------------------------------
 
+def start_postgres() -> Any:
+    """A throw-away PostgreSQL on 127.0.0.1 (Debian's server binaries, `make postgres`), the same
+    helper the database tests use."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg import PostgresServer, find_bin_dir  # test helper: initdb in a temp dir, free port, trust auth
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL server binaries not found: make postgres")
+    return PostgresServer(bin_dir).start()
+
+
 class Server:
     """`lotse serve` as a subprocess in its own process group, log in the temp dir."""
 
-    def __init__(self, workers: int, tmp: Path, ready_timeout: float) -> None:
+    def __init__(self, workers: int, tmp: Path, ready_timeout: float, db_url: str | None = None) -> None:
         self.port = free_port()
         self.base = f"http://{HOST}:{self.port}"
         self.workers = workers
         self.log_path = tmp / f"serve-{workers}.log"
         env = os.environ | {
             "LOTSE_WEB__RATE_LIMIT_PER_MINUTE": "1000000",
-            "LOTSE_DB__URL": f"sqlite:///{tmp}/load.db",
+            "LOTSE_DB__URL": db_url or f"sqlite:///{tmp}/load-{workers}.db",
             "HF_HUB_OFFLINE": "1",
             "ANONYMIZED_TELEMETRY": "False",
         }
@@ -268,6 +282,8 @@ def main() -> None:
     parser.add_argument("--warmup-passes", type=float, default=1.0,
                         help="passes over the question set per worker before measuring (default 1; 0 = one request each)")
     parser.add_argument("--warmup-seconds", type=float, default=150.0, help="at most this long for the warm-up (default 150)")
+    parser.add_argument("--db", nargs="+", choices=["sqlite", "postgres"], default=["sqlite"],
+                        help="question-log database(s): sqlite (temp file) and/or postgres (a throw-away local server)")
     parser.add_argument("--quick", action="store_true", help="small load: 1 worker, 4 clients, 20 s (warm-up at most 30 s)")
     args = parser.parse_args()
     if args.quick:
@@ -285,9 +301,11 @@ def main() -> None:
     warmups: dict[int, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="lotse-load-") as tmpdir:
         tmp = Path(tmpdir)
-        for workers in args.workers:
+        for db, workers in [(db, w) for db in args.db for w in args.workers]:
             t0 = time.monotonic()
-            server = Server(workers, tmp, args.ready_timeout)
+            postgres = start_postgres() if db == "postgres" else None
+            db_url = postgres.url_for(postgres.create_database(f"load{workers}")) if postgres else None
+            server = Server(workers, tmp, args.ready_timeout, db_url)
             try:
                 console.print(f"[dim]workers={workers}: ready after {time.monotonic() - t0:.1f} s on port {server.port}[/dim]")
                 # warm-up, not measured: each worker keeps per-process caches (sentence embeddings of the
@@ -310,7 +328,7 @@ def main() -> None:
                     foreign = machine_busy_seconds() - busy0 - cpu - own
                     if server.proc.poll() is not None:
                         console.print(f"[red]server exited with {server.proc.returncode}[/red]\n{server.tail()}")
-                    row = summarize(phase, elapsed, cpu, memory(server.proc.pid), workers, clients)
+                    row = summarize(phase, elapsed, cpu, memory(server.proc.pid), workers, clients) | {"db": db}
                     row["client_cpu_cores"] = round(own / elapsed, 2)
                     row["other_cpu_cores"] = round(max(0.0, foreign) / elapsed, 2)  # other processes on the machine
                     row["load_average_after"] = round(os.getloadavg()[0], 2)
@@ -319,12 +337,15 @@ def main() -> None:
                                   f"{row['throughput_rps']} req/s, p50 {row['p50_ms']} ms, errors {row['errors']}[/dim]")
             finally:
                 server.stop()
+                if postgres is not None:
+                    postgres.stop()
 
     title = "Small load on /api/chat" if args.quick else "Load on /api/chat (latency in ms)"
-    table = Table("workers", "clients", "requests", "req/s", "p50", "p95", "p99", "errors", "refused", "CPU cores server/client/other",
+    table = Table("db", "workers", "clients", "requests", "req/s", "p50", "p95", "p99", "errors", "refused",
+                  "CPU cores server/client/other",
                   "peak RSS MiB (sum VmHWM)", title=title)
     for r in rows:
-        table.add_row(str(r["workers"]), str(r["clients"]), str(r["requests"]), f"{r['throughput_rps']:.2f}",
+        table.add_row(r["db"], str(r["workers"]), str(r["clients"]), str(r["requests"]), f"{r['throughput_rps']:.2f}",
                       f"{r['p50_ms']:.0f}", f"{r['p95_ms']:.0f}", f"{r['p99_ms']:.0f}",
                       f"{r['errors']}" + (f" {r['error_detail']}" if r["errors"] else ""),
                       f"{r['refused_share']:.1%}",
