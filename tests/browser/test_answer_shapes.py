@@ -12,18 +12,13 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from widget_page import ask as ask_widget
 
 pytestmark = pytest.mark.browser
-ANSWER_TIMEOUT = 90_000
 
 
 def ask(page: Page, question: str) -> Locator:
-    before = page.get_by_test_id("lotse-answer").count()
-    box = page.get_by_test_id("lotse-input")
-    box.fill(question)
-    box.press("Enter")
-    bubble = page.get_by_test_id("lotse-answer").nth(before)
-    expect(bubble).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
+    bubble = ask_widget(page, question)
     expect(bubble).not_to_have_attribute("data-error", "true")
     return bubble
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote
 import pytest
 from fakes import ScriptedGenerator, never_refuse
 from playwright.sync_api import Page, expect
+from widget_page import ask
 
 from assistant.answer import AnswerEngine
 from assistant.service import Service
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.browser
 QUESTION_DE = "Wie oft wird das bundesweite LoD2-Gebäudemodell aktualisiert?"
 FOLLOW_UP_EN = "And what does it cost to obtain the data for all of Germany?"
 QUESTION_EN = "How often is the nationwide LoD2 building model updated?"
-ANSWER_TIMEOUT = 90_000
 
 # Records every state the newest answer bubble goes through (state, visible text, send disabled).
 OBSERVE = """() => {
@@ -56,17 +56,6 @@ def open_widget(page: Page) -> None:
     page.get_by_test_id("lotse-launcher").click()
     expect(page.get_by_test_id("lotse-panel")).to_be_visible()
     expect(page.get_by_test_id("lotse-input")).to_be_focused()
-
-
-def ask(page: Page, question: str):  # type: ignore[no-untyped-def]
-    """Types the question, sends it with Enter and returns the new, finished answer bubble."""
-    before = page.get_by_test_id("lotse-answer").count()
-    box = page.get_by_test_id("lotse-input")
-    box.fill(question)
-    box.press("Enter")
-    bubble = page.get_by_test_id("lotse-answer").nth(before)
-    expect(bubble).to_have_attribute("data-state", "done", timeout=ANSWER_TIMEOUT)
-    return bubble
 
 
 def test_demo_page_answer_citation_source_feedback_and_follow_up(lotse_server: str, context, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
