@@ -74,8 +74,8 @@ class Retriever:
         self, question: str, vector: Vector, depth: int, filters: Filters
     ) -> tuple[list[Hit], list[Hit], Candidates, list[StoredChunk]]:
         """Both retrievers' top `depth`, and their union as `Candidates` for the fusion."""
+        keyword_index = self.index.keyword()  # first: it notices a re-ingest
         found = self.index.store.query(vector, depth, filters)
-        keyword_index = self.index.keyword()
         bm25 = keyword_index.scores(question)
         keyword_hits = keyword_index.search(question, depth, filters, bm25)
         chunks = {c.chunk_id: c for c, _ in found}

@@ -7,8 +7,10 @@ import json
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,13 +140,14 @@ class E5TorchEmbedder:
         self.dtype = _pick_dtype(dtype)
         # the encoder alone, loaded in its run-time dtype (the sentence-transformers wrapper
         # would load a second copy of the 250k-entry tokenizer and an fp32 model first)
-        self._encoder: Any = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), low_cpu_mem_usage=True)
-        self._encoder.eval()
-        self.dim = int(self._encoder.config.hidden_size)
+        encoder: Any = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), low_cpu_mem_usage=True)
+        encoder.eval()
+        config = encoder.config
+        self.dim = int(config.hidden_size)
+        self._encoder = _frozen(torch, encoder)
         self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        config = self._encoder.config
         self._window = int(config.max_position_embeddings) - 2  # content tokens per pass
         self._bos = self._tokenizer.token_to_id("<s>")
         self._eos = self._tokenizer.token_to_id("</s>")
@@ -152,12 +155,31 @@ class E5TorchEmbedder:
         self._unk = self._tokenizer.token_to_id("<unk>")
         self._batch_size = max(1, batch_size)
         self._lock = threading.Lock()
+        self._queue: list[_Waiting] = []
+        self._queue_lock = threading.Lock()
+        self._combine_lock = threading.Lock()
 
     def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts, self._passage_prefix)
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, self._query_prefix)
+        """Query vectors; queries of concurrent callers are encoded together (one pass of
+        four queries costs ~40 % less per query than four passes)."""
+        waiting = _Waiting(list(texts))
+        with self._queue_lock:
+            self._queue.append(waiting)
+        with self._combine_lock:
+            if waiting.vectors is None:  # nobody took it along: encode everything queued so far
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                if waiting not in batch:  # taken along by a caller whose encoding failed
+                    batch.append(waiting)
+                vectors = self._encode([t for w in batch for t in w.texts], self._query_prefix)
+                start = 0
+                for w in batch:
+                    w.vectors, start = vectors[start : start + len(w.texts)], start + len(w.texts)
+        assert waiting.vectors is not None
+        return waiting.vectors
 
     def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
         torch = self._torch
@@ -186,7 +208,7 @@ class E5TorchEmbedder:
                 for row, (_, ids) in enumerate(batch):
                     input_ids[row, : len(ids) + 2] = torch.tensor([self._bos, *ids, self._eos])
                     mask[row, : len(ids) + 2] = 1
-                hidden = self._encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state.float()
+                hidden = self._encoder(input_ids, mask).float()
                 means = ((hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)).numpy()
                 for row, (i, ids) in enumerate(batch):
                     weight = max(len(ids), 1)
@@ -214,6 +236,40 @@ class E5TorchEmbedder:
 
 
 SMALL_CALL_TOKENS = 512
+
+
+@dataclass(eq=False)
+class _Waiting:
+    """Queries waiting to be encoded; `vectors` is set by whichever caller encodes them."""
+
+    texts: list[str]
+    vectors: np.ndarray | None = None
+
+
+def _frozen(torch: Any, encoder: Any) -> Any:
+    """The encoder as a frozen TorchScript graph, (input ids, mask) -> last hidden state: the
+    same vectors, ~20 % faster per query (fused operators, no Python between layers). Falls
+    back to the eager model where tracing fails."""
+
+    class LastHidden(torch.nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            return self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+    eager = LastHidden().eval()
+    ids = torch.full((2, 8), 5, dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 5:] = 0  # a padded row, so the traced graph keeps the mask path
+    try:
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # TracerWarnings about shapes: the graph is checked against eager in the tests
+            return torch.jit.freeze(torch.jit.trace(eager, (ids, mask), check_trace=False))
+    except Exception as exc:  # noqa: BLE001 - any tracing failure leaves the eager model, which is correct
+        log.warning("TorchScript nicht verfügbar (%s: %s); e5-torch läuft ohne.", type(exc).__name__, exc)
+        return eager
 
 
 @contextmanager

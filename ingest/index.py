@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,21 +31,28 @@ class Index:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def keyword(self) -> BM25Index:
-        """The keyword index, loaded from disk, or rebuilt from the store when missing or stale.
+        """The keyword index, reloaded when the store changed (see `refresh`)."""
+        self.refresh()
+        assert self._keyword is not None
+        return self._keyword
 
-        Whether the store changed (another process re-ingested) is checked at most every
-        `recheck_seconds`, so a query does not pay for a store round trip.
-        """
+    def refresh(self) -> None:
+        """Notice a re-ingest (by this or another process) at most every `recheck_seconds`, so a
+        query does not pay for a store round trip: a new generation stamp on the store drops
+        the cached chunk records and reloads the keyword index (from disk when it was saved
+        for that generation and size, else rebuilt from the store)."""
         now = time.monotonic()
         if self._keyword is not None and now - self._checked < self.recheck_seconds:
-            return self._keyword
+            return
         with self._lock:
             self._checked = now
-            size = self.store.count()
-            if self._keyword is None or len(self._keyword) != size:
-                loaded = BM25Index.load(self.keyword_dir, self.keyword_settings)
-                self._keyword = loaded if loaded is not None and len(loaded) == size else self._build_keyword()
-            return self._keyword
+            generation = self.store.generation()
+            if self._keyword is not None and generation == self._keyword.generation:
+                return
+            self.store.forget()
+            loaded = BM25Index.load(self.keyword_dir, self.keyword_settings)
+            fresh = loaded is not None and loaded.generation == generation and len(loaded) == self.store.count()
+            self._keyword = loaded if fresh and loaded is not None else self._build_keyword(generation)
 
     def keyword_stale(self) -> bool:
         """True when the saved keyword index is missing or does not match the store's chunk count."""
@@ -52,16 +60,20 @@ class Index:
         return saved != self.store.count()
 
     def rebuild_keyword(self) -> BM25Index:
-        """Build BM25 from every chunk in the store and save it (atomically)."""
+        """After an ingest: build BM25 from every chunk in the store, save it (atomically) and
+        stamp the store with a new generation, so running servers reload."""
         with self._lock:
-            self._keyword = self._build_keyword()
+            generation = uuid.uuid4().hex
+            self._keyword = self._build_keyword(generation)
+            self.store.mark(generation)
             self._checked = time.monotonic()
             return self._keyword
 
-    def _build_keyword(self) -> BM25Index:
+    def _build_keyword(self, generation: str) -> BM25Index:
         chunks = list(self.store.iter_all(with_text=True))
         keyword = BM25Index.build(Analyzer(self.keyword_settings.language), chunks, self.keyword_settings)
-        keyword.save(self.keyword_dir, keyword_identity(self.keyword_settings))
+        keyword.generation = generation
+        keyword.save(self.keyword_dir, keyword_identity(self.keyword_settings), generation)
         return keyword
 
 
@@ -73,7 +85,7 @@ def open_index(settings: IndexSettings, embedder: Embedder | None = None) -> Ind
     return Index(
         name=name,
         embedder=embedder,
-        store=ChromaStore(client, name, settings.chroma.widening),
+        store=ChromaStore(client, name, settings.chroma.widening, settings.chroma.record_cache),
         units=ChromaUnitStore(client, name),
         keyword_dir=settings.paths.data_dir / "keyword" / name,
         keyword_settings=settings.keyword,

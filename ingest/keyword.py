@@ -58,6 +58,7 @@ def abbreviations(texts: Sequence[str]) -> dict[str, list[str]]:
                 found[short] = words
     return found
 MIN_PART = 5
+ANALYSED_CACHE = 8192  # analysed texts kept per analyzer (headings, questions)
 
 
 def split_compound(word: str, lexicon: frozenset[str]) -> list[str]:
@@ -103,6 +104,8 @@ class Analyzer:
         self._stem = _stemmer(language).stemWord
         self._stop = _stopwords(language) | _stopwords("english")
         self._parts: dict[str, list[str]] = {}
+        # a query analyses the same headings and questions many times (`share`, `coverage`, `profile`)
+        self._cached = lru_cache(maxsize=ANALYSED_CACHE)(self._tokens)
 
     def stem(self, word: str) -> str:
         return str(self._stem(word))
@@ -127,11 +130,14 @@ class Analyzer:
         return self._parts[word]
 
     def __call__(self, text: str) -> list[str]:
+        return list(self._cached(text))
+
+    def _tokens(self, text: str) -> tuple[str, ...]:
         tokens: list[str] = []
         for word in self.words(text):
             tokens.append(self._stem(word))
             tokens.extend(self._stem(p) for p in self.parts(word))
-        return tokens
+        return tuple(tokens)
 
     def vocabulary(self, texts: Sequence[str]) -> frozenset[str]:
         """The lexicon for compound splitting: every non-stop word of 4+ letters in the texts."""
@@ -156,6 +162,7 @@ class BM25Index:
         self._positions: dict[str, int] | None = None
         self.thesaurus: Thesaurus | None = None
         self.abbreviations: dict[str, list[str]] = {}  # stem of an abbreviation <-> stems of its long form
+        self.generation = ""  # the store's stamp this index was loaded for (see ingest.index.Index.refresh)
         self._mask_cache = mask_cache
         self._lock = threading.Lock()
 
@@ -302,8 +309,9 @@ class BM25Index:
 
     # --- persistence: <dir>/<stamp>/..., <dir>/CURRENT names the live stamp ----------------
 
-    def save(self, directory: Path, identity: str) -> None:
-        """Write a new version beside the old one and switch CURRENT atomically."""
+    def save(self, directory: Path, identity: str, generation: str = "") -> None:
+        """Write a new version beside the old one and switch CURRENT atomically; `generation`
+        is the store's stamp it was built for."""
         directory.mkdir(parents=True, exist_ok=True)
         stamp = f"v{time.time_ns()}"
         target = directory / stamp
@@ -312,7 +320,8 @@ class BM25Index:
             self._retriever.save(str(target / "bm25"), show_progress=False)
         lexicon = sorted(self.analyzer.lexicon) if self.analyzer.lexicon is not None else None
         facets = [dataclasses.asdict(f) for f in self.facets]
-        chunks = {"identity": identity, "lexicon": lexicon, "ids": self.ids, "facets": facets, "abbreviations": self.abbreviations}
+        chunks = {"identity": identity, "generation": generation, "lexicon": lexicon, "ids": self.ids, "facets": facets,
+                  "abbreviations": self.abbreviations}
         (target / "chunks.json").write_text(json.dumps(chunks), encoding="utf-8")
         (target / "meta.json").write_text(json.dumps({"identity": identity, "size": len(self.ids)}), encoding="utf-8")
         tmp = directory / "CURRENT.tmp"
@@ -346,6 +355,7 @@ class BM25Index:
         index = cls(analyzer, retriever, data["ids"], facets, settings.mask_cache)
         index.thesaurus = Thesaurus.load(settings.thesaurus, analyzer.stem)
         index.abbreviations = dict(data.get("abbreviations") or {})
+        index.generation = str(data.get("generation", ""))
         return index
 
 

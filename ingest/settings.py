@@ -83,6 +83,9 @@ class ChromaSettings(BaseModel):
     recheck_seconds: float = Field(
         5.0, ge=0, description="How often a worker checks whether another process re-ingested."
     )
+    record_cache: int = Field(
+        20000, ge=0, description="Chunk records (text, metadata) a worker keeps in memory between re-ingests."
+    )
 
 
 class KeywordSettings(BaseModel):

@@ -146,3 +146,28 @@ def test_visibility_filter(settings: Settings, counting: CountingEmbedder) -> No
     assert {h.chunk.doc_id for h in only_checklists.fused} == {"checkliste-start"}
     tagged = Retriever(index).retrieve("Risiko", k=10, filters=Filters(tags=("dsfa",)))
     assert {h.chunk.doc_id for h in tagged.fused} == {"leitfaden-datenschutz"}
+
+
+def test_a_running_reader_sees_a_reingest_that_keeps_the_chunk_count(settings: Settings, corpus: Path, counting: CountingEmbedder) -> None:
+    """A document turned internal (same text, same number of chunks) must vanish from public
+    answers of an already running reader: its cached chunk records and keyword facets go
+    with the store's new generation stamp."""
+    settings.chroma.recheck_seconds = 0
+    run_ingest(open_index(settings, counting), settings)
+    reader = open_index(settings, counting)
+    question, public = "Welche Geodaten liegen schon vor?", Filters(visibility=("public",))
+
+    def public_docs() -> set[str]:
+        found = Retriever(reader).retrieve(question, k=10, filters=public)
+        return {h.chunk.doc_id for h in found.fused + found.dense + found.keyword}
+
+    assert "checkliste-start" in public_docs()
+    generation, count = reader.store.generation(), reader.store.count()
+    checklist = corpus / "checklisten" / "checkliste-start.md"
+    checklist.write_text(checklist.read_text(encoding="utf-8").replace("tags: [start]", "tags: [start]\nvisibility: internal"),
+                         encoding="utf-8")
+    assert run_ingest(open_index(settings, counting), settings).changed
+    assert reader.store.count() == count and reader.store.generation() != generation
+    assert "checkliste-start" not in public_docs()
+    everything = Retriever(reader).retrieve(question, k=10).fused
+    assert any(h.chunk.doc_id == "checkliste-start" and h.chunk.visibility == "internal" for h in everything)

