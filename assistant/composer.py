@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
-from assistant.hygiene import URL, WORD_LIMIT, words
+from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
 from assistant.passages import Passage, Unit, term_overlap
 from assistant.question import Kind, asked_words
 from assistant.refusal import type_match
@@ -75,15 +75,13 @@ def speakable(unit: Unit, text: str) -> bool:
     return unit.kind != "sentence" or not text.endswith((":", ",", ";"))
 
 
-def _overlap(a: str, b: str) -> float:
-    ta, tb = set(re.findall(r"\w{3,}", a.lower())), set(re.findall(r"\w{3,}", b.lower()))
-    return len(ta & tb) / min(len(ta), len(tb)) if ta and tb else 0.0
-
-
 def _near(a: str, b: str) -> bool:
-    """Do two texts state the same fact? (Mostly the same words, or one clause of six words or more in common.)"""
+    """Do two texts state the same fact? (As the hygiene check sees it, sentence by sentence, or
+    one clause of six words or more in common.)"""
     clauses = [[c for c in re.split(r";\s|\s–\s", t) if len(c.split()) >= 6] for t in (a, b)]
-    return _overlap(a, b) >= 0.7 or any(_overlap(x, y) >= 0.8 for x in clauses[0] for y in clauses[1])
+    pieces = [sentences_of(t) or [t] for t in (a, b)]
+    return (same_fact(a, b) or any(same_fact(x, y) for x in pieces[0] for y in pieces[1])
+            or any(same_fact(x, y) for x in clauses[0] for y in clauses[1]))
 
 
 class Composer:
@@ -170,6 +168,7 @@ class Composer:
             return [], ""
         anchor = self._list_anchor(best, ask.kind, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
+        listed = self._unsaid(listed, said)
         if listed:
             return listed, ""
         return self.sentences(best, scored, ask.text, language, said, most), ""
@@ -225,6 +224,19 @@ class Composer:
         items = [shown(u.text) for u in units[start:end][: self.settings.max_items]]
         return lines + [Line(t, [n], "item") for t in items if t]
 
+    @staticmethod
+    def _unsaid(listed: list[Line], said: list[Line]) -> list[Line]:
+        """A list for a later part of the question without the items an earlier part already
+        gave (they get this citation too); none at all when fewer than two items are new."""
+        fresh: list[Line] = []
+        for line in listed:
+            twin = next((s for s in said if _near(s.text, line.text)), None) if line.style == "item" else None
+            if twin is None:
+                fresh.append(line)
+            else:
+                twin.cites.extend(line.cites)
+        return fresh if sum(line.style == "item" for line in fresh) >= 2 else []
+
     def contact(self, entry: Scored) -> list[Line]:
         """A directory entry as a contact: the office (its heading), what it is for (the entry's
         first sentence) and the matching sentence, if another; its links go with the citation."""
@@ -245,15 +257,15 @@ class Composer:
                 break
             if not speakable(c.unit, c.text) or c.unit.kind == "block":
                 continue
-            twin = next((line for line in said + chosen if _near(line.text, c.text)), None)
+            text = self._focus(c, ask) if c.unit.kind == "item" else c.text
+            twin = next((line for line in said + chosen if _near(line.text, text)), None)
             if twin is not None:
                 twin.cites.append(c.passage.n)
                 if c is best:  # this part's answer was already given (for an earlier part)
                     return []
                 continue
-            if chosen and words(c.text) > budget:
+            if chosen and words(text) > budget:
                 continue
-            text = self._focus(c, ask) if c.unit.kind == "item" else c.text
             chosen.append(Line(self._named(c, text, ask, language) if not chosen else text, [c.passage.n]))
             budget -= words(chosen[-1].text)
         return chosen

@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from ingest.chunking import split_sentences
+from ingest.keyword import Analyzer
 
 URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MARKERS = re.compile(r"\s*\[(?:\d+|\?)\](?:\[(?:\d+|\?)\])*")
 _WORD = re.compile(r"\w+", re.U)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_LIMIT = 120
+SAME_FACT = 0.75  # share of the shorter sentence's content words the other must hold
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,48 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _near(a: str, b: str) -> bool:
-    ta, tb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+@lru_cache(maxsize=1)
+def _analyzer() -> Analyzer:
+    return Analyzer("german")
+
+
+@lru_cache(maxsize=4096)
+def _content(text: str) -> frozenset[str]:
+    return frozenset(_analyzer()(text))
+
+
+def same_fact(a: str, b: str) -> bool:
+    """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
+    one recur in the other, and their figures, if both give some, overlap."""
+    ta, tb = _content(plain(a)), _content(plain(b))
+    small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
-    return min(len(ta), len(tb)) >= 3 and len(ta & tb) / len(ta | tb) >= 0.7
+    if small < 3:
+        return False
+    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
+    if na and nb and na.isdisjoint(nb):  # 65 % and 50 %: two figures, two facts
+        return False
+    return len(ta & tb) / small >= SAME_FACT
+
+
+def sentences_of(line: str) -> list[str]:
+    """The statements of one answer line (a label ending on ":" states nothing)."""
+    return [sentence for sentence in split_sentences(plain(line)) if not sentence.endswith(":")]
+
+
+def _repeats(lines: list[str]) -> list[tuple[str, str]]:
+    """Pairs of statements that say the same thing; items of one list given whole are distinct
+    by construction and are only compared with what stands outside their list."""
+    statements: list[tuple[str, int | None]] = []  # (text, the list it belongs to)
+    lists = 0
+    for line in lines:
+        if re.match(r"^\s*(?:[-*]|\d+\.)\s", line):
+            statements.append((plain(line), lists))  # a header (ending on ":") labels its list; it states nothing
+        elif not line.lstrip().startswith(">"):
+            lists += 1
+            statements += [(sentence, None) for sentence in sentences_of(line)]
+    return [(a, b) for i, (a, la) in enumerate(statements) for b, lb in statements[i + 1 :]
+            if (la is None or la != lb) and same_fact(a, b)]
 
 
 def lint(text: str) -> list[Violation]:
@@ -60,11 +104,10 @@ def lint(text: str) -> list[Violation]:
             found.append(Violation("fragment", body))
         if URL.search(body):
             found.append(Violation("raw URL", body))
-    sentences = _sentences(text)
     # items of a list given whole may be questions (checklist prompts); answer sentences may not
     stated = _sentences("\n".join(line for line in lines if not re.match(r"^\s*(?:[-*]|\d+\.)\s", line)))
     found += [Violation("question copied from the source", s) for s in stated if s.endswith("?")]
-    found += [Violation("repeated fact", b) for i, a in enumerate(sentences) for b in sentences[i + 1 :] if _near(a, b)]
+    found += [Violation("repeated fact", b) for a, b in _repeats(lines)]
     is_list_or_template = any(re.match(r"^\s*(?:[-*>]|\d+\.)\s", line) for line in lines)
     if not is_list_or_template and words(text) > WORD_LIMIT:
         found.append(Violation("too long", f"{words(text)} words"))

@@ -105,10 +105,16 @@ class GeneratorSettings(BaseModel):
         "extractive",
         description="extractive (no model, default), openai (any OpenAI-compatible endpoint) or ollama (native API).",
     )
-    max_sentences: int = Field(3, ge=1, le=12, description="Most sentences in an extractive answer (the first answers).")
+    max_sentences: int = Field(
+        3, ge=1, le=12, description="Most sentences in an extractive answer (the first answers); "
+        "written by `lotse eval tune` into the preset."
+    )
     max_items: int = Field(20, ge=1, le=60, description="Most list items an extractive answer gives (lists come whole).")
     rank_prior: float = Field(0.01, ge=0, description="Extractive: a unit's score drops by this per rank of its passage.")
-    margin: float = Field(0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it.")
+    margin: float = Field(
+        0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it; "
+        "written by `lotse eval tune` into the preset."
+    )
     list_margin: float = Field(
         0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
         "when that mean is within this of the best unit.",

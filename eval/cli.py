@@ -211,11 +211,20 @@ def external_command(
 def tune_command(
     sets: SetsOpt = None, data: DataOpt = None,
     preset: Annotated[str, typer.Option("--preset", help="Name (assistant/presets/<Name>.yaml) oder Pfad des Presets")] = "default",
+    only_composer: Annotated[bool, typer.Option("--only-composer", help="Nur die Antwortlänge (extraktiv) neu abstimmen, "
+                                                 "auf own-dev; der Rest des Presets bleibt")] = False,
 ) -> None:
-    """Stimmt Fusion, Ablehnung und Folgefragen auf den Abstimmungsdaten ab und schreibt das Preset."""
-    from eval.preset import run_tuning, save
+    """Stimmt Fusion, Ablehnung, Folgefragen und Antwortlänge auf den Abstimmungsdaten ab und schreibt das Preset."""
+    from eval.preset import run_tuning, save, save_composer
     from eval.questions import load_questions
 
+    if only_composer:
+        from eval.compose_tune import tune_composer
+
+        chosen, report = tune_composer(corpus_engine(), load_questions())
+        path = save_composer(preset, chosen, report)
+        console.print(f"Preset geschrieben: {path} (Antworttext: {chosen})")
+        return
     try:
         external_sets = _sets(sets, data)
         engine = corpus_engine()

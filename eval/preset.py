@@ -17,12 +17,13 @@ import numpy as np
 
 from assistant.answer import AnswerEngine
 from assistant.conversation import FEATURES as FOLLOW_UP_FEATURES
-from assistant.settings import PRESETS, RetrievalSettings, Settings
+from assistant.settings import PRESETS, RetrievalSettings, Settings, preset_path, read_preset
 from eval.calibrate import REFUSAL_TARGETS, Table, calibrate_follow_ups, calibrate_refusal, probabilities, rates
 from eval.citations import GRID as CITATION_GRID
 from eval.citations import calibrate as calibrate_citations
 from eval.citations import load_items
 from eval.collect import Record, collect_all
+from eval.compose_tune import Report, composer_markdown, tune_composer
 from eval.datasets import ExternalSet
 from eval.followups import load_pairs, pair_features
 from eval.questions import Question
@@ -40,6 +41,8 @@ class TuningResult:
     follow_ups: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> rates
     citations: dict[str, dict[str, float]] = field(default_factory=dict)  # split -> kept / removed
     chosen: str = ""
+    composer: dict[str, float] = field(default_factory=dict)
+    composer_report: Report = field(default_factory=dict)
 
 
 def _refusal_report(table: Table, engine_settings: Settings) -> dict[str, float]:
@@ -80,6 +83,9 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     tuned_engine = AnswerEngine(chosen, engine.index)
     follow_ups, follow_report = _follow_ups(tuned_engine)
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
+    composer, composer_report = tune_composer(
+        AnswerEngine(chosen.model_copy(update={"citations": citations}), engine.index), questions
+    )
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
         "refusal": refusal.model_dump(
@@ -87,9 +93,24 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
         ),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
+        "generator": composer,
     }
     return TuningResult(values, retrieval_table(by_group, variants), _refusal_report(table, chosen), follow_report,
-                        citation_report, best.strategy)
+                        citation_report, best.strategy, composer, composer_report)
+
+
+def save_composer(name: str, chosen: dict[str, float], report: Report) -> Path:
+    """`lotse eval tune --only-composer`: the preset's generator values and its report's
+    composer section replaced, everything else kept."""
+    path = preset_path(name)
+    data = read_preset(name)
+    settings = dict(data.get("settings") or {})
+    settings["generator"] = chosen
+    write_preset(path, settings, dict(data.get("about") or {}))
+    md = path.with_name(f"{path.stem}-tuning.md")
+    kept = md.read_text(encoding="utf-8").split("## Antworttext")[0].rstrip() + "\n\n" if md.exists() else ""
+    md.write_text(kept + composer_markdown(chosen, report), encoding="utf-8")
+    return path
 
 
 def save(result: TuningResult, name: str, sets: Sequence[ExternalSet]) -> Path:
@@ -130,4 +151,5 @@ def tuning_markdown(result: TuningResult) -> str:
     lines += [
         f"| {s} | {r['supported kept']:.3f} | {r['unsupported removed']:.3f} | {int(r['sentences'])} |" for s, r in result.citations.items()
     ]
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    return text + "\n" + composer_markdown(result.composer, result.composer_report) if result.composer_report else text

@@ -104,6 +104,23 @@ def test_hygiene_lint_names_each_violation(text: str, rule: str) -> None:
     assert [v.rule for v in lint(text)] == [rule]
 
 
+def test_a_fact_said_again_in_other_words_is_a_repeat_and_another_figure_is_not() -> None:
+    first = ("Das Bundesprogramm Modellprojekte Smart Cities (MPSC) von BMWSB und KfW (Programm 436) "
+             "fördert 73 Kommunen und Kooperationen in drei Staffeln. [1]")
+    again = "Das Bundesprogramm Modellprojekte Smart Cities (MPSC) fördert 73 Kommunen bzw. Kooperationen in drei Staffeln seit 2019. [2]"
+    assert [v.rule for v in lint(f"{first}\n{again}")] == ["repeated fact"]
+    assert lint("Im Programm MPSC liegt die Förderquote bei 65 %. [1]\nIm Programm DAS liegt die Förderquote bei 80 %. [2]") == []
+    # "Art." does not end a sentence, so no piece of it repeats on its own
+    assert lint("Eine DSFA nach Art. 35 DSGVO ist bei hohem Risiko Pflicht. [1]\n"
+                "Die Aufsicht führt nach Art. 35 Abs. 4 eine Liste. [2]") == []
+
+
+def test_items_of_one_list_are_distinct_but_an_item_repeating_a_sentence_is_not() -> None:
+    items = "Geprüft wird: [1]\n- Die Daten liegen als Open Data vor. [1]\n- Die Daten liegen als Open Data im Portal vor. [1]"
+    assert lint(items) == []
+    assert [v.rule for v in lint("Die Daten liegen als Open Data vor. [2]\n" + items)] == ["repeated fact"] * 2
+
+
 def test_hygiene_accepts_a_list_after_its_header() -> None:
     assert lint("Die Schritte sind: [1]\n- Erstens [1]\n- Zweitens [1]") == []
 
