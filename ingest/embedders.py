@@ -265,7 +265,7 @@ def _frozen(torch: Any, encoder: Any) -> Any:
     mask[1, 5:] = 0  # a padded row, so the traced graph keeps the mask path
     try:
         with torch.inference_mode(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # TracerWarnings about shapes: the graph is checked against eager in the tests
+            warnings.simplefilter("ignore")  # TracerWarnings about shapes; tests/unit/test_e5_torch.py checks the vectors
             return torch.jit.freeze(torch.jit.trace(eager, (ids, mask), check_trace=False))
     except Exception as exc:  # noqa: BLE001 - any tracing failure leaves the eager model, which is correct
         log.warning("TorchScript nicht verfügbar (%s: %s); e5-torch läuft ohne.", type(exc).__name__, exc)

@@ -296,6 +296,8 @@ class ChromaStore:
         `forget`, since a query asks for the same few hundred chunks again and again."""
         with self._lock:
             found = {i: self._records[i] for i in ids if i in self._records}
+            for i in found:
+                self._records.move_to_end(i)
         missing = [i for i in dict.fromkeys(ids) if i not in found]
         if missing:
             page = self._collection.get(ids=missing, include=["metadatas", "documents"])
