@@ -65,8 +65,9 @@ def _keys(q: Question, hits: Sequence[Hit]) -> list[str]:
 
 
 def first_sentence(text: str) -> str:
-    """The answer's first statement (after a lead-in line such as a template's source)."""
-    body = [line for line in text.split("\n") if line.strip() and not line.rstrip().endswith(":")] or [text]
+    """The answer's first statement (after a lead-in line such as a template's source or a
+    list's header, which end on ":" before their citation marks)."""
+    body = [line for line in text.split("\n") if plain(line) and not plain(line).endswith(":")] or [text]
     return re.split(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ\d„])", plain(body[0]))[0]
 
 

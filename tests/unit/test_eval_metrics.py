@@ -12,6 +12,7 @@ from eval.gate import Thresholds, Violation, check, format_violations, load_thre
 from eval.metrics import evaluate_runs, ranked_keys
 from eval.questions import Question
 from eval.report import compare_reports, failure_reasons, lower_is_better
+from eval.runner import first_sentence
 
 
 def q(qid: str, *expected: tuple[str, str], kind: str = "fact") -> Question:
@@ -158,3 +159,9 @@ def test_agglomerate_average_linkage() -> None:
     assert agglomerate(vectors, 0.999) == [[0], [1], [2], [3], [4], [5]]
     assert agglomerate(vectors, -1.0) == [[0, 1, 2, 3, 4, 5]]
     assert agglomerate(np.zeros((0, 2)), 0.9) == []
+
+
+def test_the_first_statement_skips_a_list_header_even_with_its_citation_marks() -> None:
+    answer = "Neu in CityGML 3.0 sind: [1]\n- ein Space-Konzept für Räume [1]\n- Versionierung [1]"
+    assert first_sentence(answer) == "ein Space-Konzept für Räume"
+    assert first_sentence("Die Quote liegt bei 65 %. [1] Mehr folgt. [2]") == "Die Quote liegt bei 65 %."
