@@ -61,7 +61,8 @@ def _content(text: str) -> frozenset[str]:
 def same_fact(a: str, b: str) -> bool:
     """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
     one recur in the other, and their figures, if both give some, overlap."""
-    ta, tb = _content(plain(a)), _content(plain(b))
+    a, b = plain(a), plain(b)  # citation marks are no figures
+    ta, tb = _content(a), _content(b)
     small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
     if small < 3:
@@ -84,7 +85,7 @@ def _repeats(lines: list[str]) -> list[tuple[str, str]]:
     lists = 0
     for line in lines:
         if re.match(r"^\s*(?:[-*]|\d+\.)\s", line):
-            statements.append((plain(line), lists))  # a header (ending on ":") labels its list; it states nothing
+            statements.append((plain(line), lists))
         elif not line.lstrip().startswith(">"):
             lists += 1
             statements += [(sentence, None) for sentence in sentences_of(line)]

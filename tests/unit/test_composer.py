@@ -97,6 +97,7 @@ def test_a_contact_names_the_office_and_keeps_links_out_of_the_text() -> None:
         ("Wer hilft uns dabei? [1]", "question copied from the source"),
         ("Mehr unter https://example.org [1]", "raw URL"),
         ("Die Quote liegt bei 65 %. [1] Die Quote liegt bei 65 %. [2]", "repeated fact"),
+        ("Das Programm fördert Kommunen direkt. [1]\nDas Programm fördert Kommunen direkt. [2]", "repeated fact"),
         (" ".join(["Wort"] * 130) + ". [1]", "too long"),
     ],
 )
