@@ -16,6 +16,7 @@ from ingest.keyword import Analyzer
 URL = re.compile(r"(?:https?://|www\.)\S+", re.I)
 _MARKERS = re.compile(r"\s*\[(?:\d+|\?)\](?:\[(?:\d+|\?)\])*")
 _WORD = re.compile(r"\w+", re.U)
+_ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 WORD_LIMIT = 120
 SAME_FACT = 0.75  # share of the shorter sentence's content words the other must hold
@@ -37,15 +38,6 @@ def plain(line: str) -> str:
 
 def words(text: str) -> int:
     return len(_WORD.findall(_MARKERS.sub("", text)))
-
-
-def _sentences(text: str) -> list[str]:
-    out: list[str] = []
-    for line in text.split("\n"):
-        body = plain(line)
-        if body and not line.lstrip().startswith(">"):
-            out.extend(s for s in re.split(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ\d\"„])", body) if s)
-    return out
 
 
 @lru_cache(maxsize=1)
@@ -78,17 +70,23 @@ def sentences_of(line: str) -> list[str]:
     return [sentence for sentence in split_sentences(plain(line)) if not sentence.endswith(":")]
 
 
-def _repeats(lines: list[str]) -> list[tuple[str, str]]:
-    """Pairs of statements that say the same thing; items of one list given whole are distinct
-    by construction and are only compared with what stands outside their list."""
-    statements: list[tuple[str, int | None]] = []  # (text, the list it belongs to)
+def _statements(lines: list[str]) -> list[tuple[str, int | None]]:
+    """The answer's statements: list items with the list they belong to, and the sentences of
+    the other lines (quoted template blocks are no statements of the answer)."""
+    statements: list[tuple[str, int | None]] = []
     lists = 0
     for line in lines:
-        if re.match(r"^\s*(?:[-*]|\d+\.)\s", line):
+        if _ITEM.match(line):
             statements.append((plain(line), lists))
         elif not line.lstrip().startswith(">"):
             lists += 1
             statements += [(sentence, None) for sentence in sentences_of(line)]
+    return statements
+
+
+def _repeats(statements: list[tuple[str, int | None]]) -> list[tuple[str, str]]:
+    """Pairs of statements that say the same thing; items of one list given whole are distinct
+    by construction and are only compared with what stands outside their list."""
     return [(a, b) for i, (a, la) in enumerate(statements) for b, lb in statements[i + 1 :]
             if (la is None or la != lb) and same_fact(a, b)]
 
@@ -105,10 +103,10 @@ def lint(text: str) -> list[Violation]:
             found.append(Violation("fragment", body))
         if URL.search(body):
             found.append(Violation("raw URL", body))
+    statements = _statements(lines)
     # items of a list given whole may be questions (checklist prompts); answer sentences may not
-    stated = _sentences("\n".join(line for line in lines if not re.match(r"^\s*(?:[-*]|\d+\.)\s", line)))
-    found += [Violation("question copied from the source", s) for s in stated if s.endswith("?")]
-    found += [Violation("repeated fact", b) for a, b in _repeats(lines)]
+    found += [Violation("question copied from the source", s) for s, in_list in statements if in_list is None and s.endswith("?")]
+    found += [Violation("repeated fact", b) for a, b in _repeats(statements)]
     is_list_or_template = any(re.match(r"^\s*(?:[-*>]|\d+\.)\s", line) for line in lines)
     if not is_list_or_template and words(text) > WORD_LIMIT:
         found.append(Violation("too long", f"{words(text)} words"))
