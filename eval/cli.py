@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -207,23 +207,42 @@ def external_command(
         _gate({}, thresholds, {r.name: r.__dict__ for r in rows})
 
 
+STAGES = ("composer", "citations")
+
+
+def _stage(name: str, engine: AnswerEngine) -> tuple[str, dict[str, Any], str]:
+    """One tuning stage run alone: (preset key, chosen values, report section)."""
+    from eval.citations import GRID, calibrate, citations_markdown, load_items
+    from eval.compose_tune import composer_markdown, tune_composer
+    from eval.questions import load_questions
+
+    if name == "composer":
+        chosen, report = tune_composer(engine, load_questions())
+        return "generator", chosen, composer_markdown(chosen, report)
+    if name == "citations":
+        settings, report = calibrate(engine, load_items())
+        values = settings.model_dump(include=set(GRID))
+        return "citations", values, citations_markdown(report, values)
+    raise ValueError(name)
+
+
 @app.command("tune")
 def tune_command(
     sets: SetsOpt = None, data: DataOpt = None,
     preset: Annotated[str, typer.Option("--preset", help="Name (assistant/presets/<Name>.yaml) oder Pfad des Presets")] = "default",
-    only_composer: Annotated[bool, typer.Option("--only-composer", help="Nur die Antwortlänge (extraktiv) neu abstimmen, "
-                                                 "auf own-dev; der Rest des Presets bleibt")] = False,
+    only: Annotated[str | None, typer.Option("--only", help="Nur eine Stufe neu abstimmen, der Rest des Presets bleibt: "
+                                             "composer (Antwortlänge, own-dev) oder citations (Zitatprüfung, "
+                                             "eval/citations.yaml dev)")] = None,
 ) -> None:
-    """Stimmt Fusion, Ablehnung, Folgefragen und Antwortlänge auf den Abstimmungsdaten ab und schreibt das Preset."""
-    from eval.preset import run_tuning, save, save_composer
+    """Stimmt Fusion, Ablehnung, Folgefragen, Zitatprüfung und Antwortlänge auf den Abstimmungsdaten ab und schreibt das Preset."""
+    from eval.preset import run_tuning, save, save_stage
     from eval.questions import load_questions
 
-    if only_composer:
-        from eval.compose_tune import tune_composer
-
-        chosen, report = tune_composer(corpus_engine(), load_questions())
-        path = save_composer(preset, chosen, report)
-        console.print(f"Preset geschrieben: {path} (Antworttext: {chosen})")
+    if only is not None:
+        if only not in STAGES:
+            raise fail(f"Unbekannte Stufe „{only}“: {' oder '.join(STAGES)}.")
+        path = save_stage(preset, *_stage(only, corpus_engine()))
+        console.print(f"Preset geschrieben: {path} ({only})")
         return
     try:
         external_sets = _sets(sets, data)

@@ -21,7 +21,7 @@ from assistant.settings import PRESETS, RetrievalSettings, Settings, preset_path
 from eval.calibrate import REFUSAL_TARGETS, Table, calibrate_follow_ups, calibrate_refusal, probabilities, rates
 from eval.citations import GRID as CITATION_GRID
 from eval.citations import calibrate as calibrate_citations
-from eval.citations import load_items
+from eval.citations import citations_markdown, load_items
 from eval.collect import Record, collect_all
 from eval.compose_tune import Report, composer_markdown, tune_composer
 from eval.datasets import ExternalSet
@@ -99,17 +99,26 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
                         citation_report, best.strategy, composer, composer_report)
 
 
-def save_composer(name: str, chosen: dict[str, float], report: Report) -> Path:
-    """`lotse eval tune --only-composer`: the preset's generator values and its report's
-    composer section replaced, everything else kept."""
+def replace_section(text: str, section: str) -> str:
+    """`text` with the "## " section that has `section`'s heading replaced by `section` (or added)."""
+    heading = section.split("\n", 1)[0]
+    lines = text.rstrip().split("\n") if text.strip() else []
+    if heading not in lines:
+        return ("\n".join(lines) + "\n\n" if lines else "") + section
+    start = lines.index(heading)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    before, rest = "\n".join(lines[:start]).rstrip(), "\n".join(lines[end:])
+    return (before + "\n\n" if before else "") + section.rstrip() + "\n" + ("\n" + rest + "\n" if rest else "")
+
+
+def save_stage(name: str, key: str, values: dict[str, Any], section: str) -> Path:
+    """`lotse eval tune --only …`: one settings section of the preset and its section of the
+    tuning report replaced, everything else kept."""
     path = preset_path(name)
     data = read_preset(name)
-    settings = dict(data.get("settings") or {})
-    settings["generator"] = chosen
-    write_preset(path, settings, dict(data.get("about") or {}))
+    write_preset(path, dict(data.get("settings") or {}) | {key: values}, dict(data.get("about") or {}))
     md = path.with_name(f"{path.stem}-tuning.md")
-    kept = md.read_text(encoding="utf-8").split("## Antworttext")[0].rstrip() + "\n\n" if md.exists() else ""
-    md.write_text(kept + composer_markdown(chosen, report), encoding="utf-8")
+    md.write_text(replace_section(md.read_text(encoding="utf-8") if md.exists() else "", section), encoding="utf-8")
     return path
 
 
@@ -146,10 +155,5 @@ def tuning_markdown(result: TuningResult) -> str:
     lines += [
         f"| {s} | {r['switches kept apart']:.3f} | {r['follow-ups merged']:.3f} | {int(r['pairs'])} |" for s, r in result.follow_ups.items()
     ]
-    lines += ["", "## Zitatprüfung (umformulierte Sätze, eval/citations.yaml)", "",
-              "| Teil | gedeckt und behalten | ungedeckt und entfernt | Sätze |", "|---|---:|---:|---:|"]
-    lines += [
-        f"| {s} | {r['supported kept']:.3f} | {r['unsupported removed']:.3f} | {int(r['sentences'])} |" for s, r in result.citations.items()
-    ]
-    text = "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n\n" + citations_markdown(result.citations, result.settings.get("citations", {}))
     return text + "\n" + composer_markdown(result.composer, result.composer_report) if result.composer_report else text

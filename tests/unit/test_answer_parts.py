@@ -95,6 +95,21 @@ def test_citation_check_can_flag_instead_of_remove() -> None:
     assert checked.text.endswith("[1][?]") and checked.unsupported == 1
 
 
+def test_one_sentence_of_a_long_list_item_is_supported_and_a_changed_figure_is_not() -> None:
+    item = ("- **TwinBy** – Das Förderprogramm des Bayerischen Digitalministeriums lief als Wettbewerb mit mehreren "
+            "Runden, begleitet von Schulungen und einem Netzwerk. Gefördert wurden bis zu 50.000 € je Kommune.")
+    chunk = StoredChunk("lf:3", "Programme:\n\n" + item, doc_id="lf", title="Leitfaden", section_path=("Leitfaden", "4 Förderung"),
+                        anchor="a-3", page=4, doc_type="leitfaden")
+    passages = make_passages([Hit(chunk, 1.0)])
+    checker = _checker()
+    quoted = "Gefördert wurden bis zu 50.000 € je Kommune."
+    assert not checker.supports(checker.evidence(quoted, passages[0]), "de")  # the whole item is too far from it
+    assert checker.judge(quoted, passages[0], "de")[1]  # its own sentence is not
+    checked = checker.check(f"{quoted} [1] Gefördert wurden bis zu 60.000 € je Kommune. [1]", passages)
+    assert checked.text == f"{quoted} [1]" and checked.unsupported == 1
+    assert checked.citations[0].quote == quoted
+
+
 def test_units_keep_items_and_blocks_whole() -> None:
     units = split_units("Einleitung. Zweiter Satz.\n\n- [ ] **Punkt** – Erklärung\n  weiter\n\n> Baustein Zeile 1\n> Zeile 2")
     assert [(u.kind, u.text) for u in units] == [

@@ -1,4 +1,4 @@
-"""`lotse eval tune --only-composer`: the choice on own-dev and what it writes into the preset."""
+"""`lotse eval tune --only composer|citations`: the choice on own-dev and what it writes into the preset."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import yaml
 
 from assistant.settings import GeneratorSettings
 from eval import compose_tune, preset
+from eval.citations import citations_markdown
 from eval.questions import Question
 
 
@@ -49,10 +50,27 @@ def test_only_the_composer_values_and_report_section_are_replaced(tmp_path: Path
     md = tmp_path / "p-tuning.md"
     md.write_text("# Abstimmung\n\nFusion-Tabelle\n\n## Antworttext (extraktiv)\n\nalt\n", encoding="utf-8")
     report = {"before / dev": _metrics(0.3, 0.4, 0), "chosen / dev": _metrics(0.4, 0.5, 0)}
-    preset.save_composer(str(path), {"max_sentences": 4, "margin": 0.15}, report)
+    preset.save_stage(str(path), "generator", {"max_sentences": 4, "margin": 0.15}, compose_tune.composer_markdown(
+        {"max_sentences": 4, "margin": 0.15}, report))
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert data["settings"] == {"retrieval": {"fusion": "adaptive"}, "generator": {"max_sentences": 4, "margin": 0.15}}
     assert data["about"] == {"written_by": "x"}
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# Abstimmung\n\nFusion-Tabelle\n\n## Antworttext") and "alt" not in text
     assert "max_sentences = 4" in text and "| chosen / dev | 0.5 | 0.4 |" in text
+
+
+def test_a_stage_in_the_middle_of_the_report_is_replaced_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    preset.write_preset(path, {"citations": {"min_similarity": 0.86}, "generator": {"max_sentences": 5}}, {})
+    md = tmp_path / "p-tuning.md"
+    md.write_text("# Abstimmung\n\n## Zitatprüfung (umformulierte Sätze, eval/citations.yaml)\n\nALTER INHALT\n\n"
+                  "## Antworttext (extraktiv)\n\nbleibt\n", encoding="utf-8")
+    values = {"min_similarity": 0.9, "min_overlap": 0.6, "strict_similarity": 0.96, "cross_lingual_similarity": 0.88}
+    report = {"dev": {"supported kept": 0.85, "unsupported removed": 0.72, "sentences": 102.0}}
+    preset.save_stage(str(path), "citations", values, citations_markdown(report, values))
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["settings"] == {"citations": values, "generator": {"max_sentences": 5}}
+    text = md.read_text(encoding="utf-8")
+    assert "ALTER INHALT" not in text and text.index("min_similarity = 0.9") < text.index("## Antworttext") < text.index("bleibt")
+    assert "| dev | 0.850 | 0.720 | 102 |" in text

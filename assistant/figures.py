@@ -1,0 +1,42 @@
+"""The figures a sentence states, read alike in German and English, so that an answer
+sentence can be held against its passage ("€50,000" is "50.000 €", "30 June 2026" is
+"30.06.2026", "knapp 980.000 €" is about 979.860 €).
+"""
+
+from __future__ import annotations
+
+import re
+
+_MONTHS = {
+    "januar": 1, "january": 1, "februar": 2, "february": 2, "märz": 3, "march": 3, "april": 4, "mai": 5, "may": 5,
+    "juni": 6, "june": 6, "juli": 7, "july": 7, "august": 8, "september": 9, "oktober": 10, "october": 10,
+    "november": 11, "dezember": 12, "december": 12,
+}
+_MONTH = "|".join(_MONTHS)
+# a month name next to a day or a year ("30 June 2026", "June 30", "Juni 2026"); "may" alone is a verb
+_DATE_WORD = re.compile(rf"(?<=\d)\.?\s+({_MONTH})\b|\b({_MONTH})\s+(?=\d)", re.I)
+_APPROX = re.compile(
+    r"\b(?:knapp|rund|etwa|ca\.|circa|ungefähr|fast|about|around|approximately|nearly|almost|roughly)\s+(?:€\s*)?(\d[\d.,]*)", re.I
+)
+_THOUSANDS = re.compile(r"(?<=\d)[.,\u202f ](?=\d{3}\b)")
+
+
+def _numbers(text: str) -> list[str]:
+    return [n.lstrip("0") or "0" for n in re.findall(r"\d+", text)]
+
+
+def figures(text: str) -> tuple[set[str], set[str]]:
+    """(exact, approximate) numbers a text states, normalised: '216.000 €' and '€216,000' are
+    '216000', '01.01.2026' and '1 January 2026' are 1, 1, 2026; "knapp 980.000" is approximate."""
+    joined = _THOUSANDS.sub("", text)
+    joined = _DATE_WORD.sub(lambda m: f" {_MONTHS[(m.group(1) or m.group(2)).lower()]} ", joined)
+    approx = {n for m in _APPROX.finditer(joined) for n in _numbers(m.group(1))}
+    return set(_numbers(joined)) - approx, approx
+
+
+def figures_agree(sentence: str, source: str) -> bool:
+    """Every exact figure of the sentence is in the source; an approximate one is within 5 % of one there."""
+    exact, approx = figures(sentence)
+    known = set().union(*figures(source))
+    values = [int(n) for n in known if len(n) < 16]
+    return exact <= known and all(any(abs(int(a) - v) <= 0.05 * v for v in values) for a in approx if len(a) < 16)

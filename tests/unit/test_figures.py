@@ -1,0 +1,34 @@
+"""The figures the citation check compares, in German and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.figures import figures, figures_agree
+
+PASSAGE = ("Gefördert wurden bis zu 50.000 € je Kommune; das Projekt hatte ein Volumen von 979.860 €. "
+           "Wärmepläne sind bis 30.06.2026 fällig.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "agrees"),
+    [
+        ("Bis zu 50.000 € je Kommune.", True),
+        ("Up to €50,000 per municipality.", True),  # English thousands
+        ("Heat plans are due by 30 June 2026.", True),  # a month name is its number
+        ("Wärmepläne sind bis 30. Juni 2026 fällig.", True),
+        ("Ein Volumen von knapp 980.000 €.", True),  # approximate, within 5 %
+        ("Up to €60,000 per municipality.", False),
+        ("Heat plans are due by 30 June 2027.", False),
+        ("Ein Volumen von knapp 1,2 Mio. €.", False),
+        ("Ein Volumen von 980.000 €.", False),  # stated as exact, but it is not
+        ("You may apply; a municipality may get it.", True),  # "may" without a number is no month
+    ],
+)
+def test_a_sentence_agrees_only_when_its_figures_are_in_the_passage(sentence: str, agrees: bool) -> None:
+    assert figures_agree(sentence, PASSAGE) is agrees
+
+
+def test_figures_are_normalised_alike() -> None:
+    assert figures("216.000 € (bisher 221.000 €), seit 01.01.2026")[0] == figures("€216,000, down from €221,000, since 1 January 2026")[0]
+    assert figures("rund 70 Teilnehmende") == (set(), {"70"})
