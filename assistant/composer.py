@@ -17,18 +17,16 @@ from dataclasses import dataclass, field
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
-from assistant.passages import Passage, Unit, term_overlap
+from assistant.passages import Passage, Unit
 from assistant.question import Kind, asked_words
-from assistant.refusal import type_match
+from assistant.reader import Reader
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
 
-_CONDITION = re.compile(
-    r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I
-)
-_DEFINES = re.compile(r"\b(ist|sind|bezeichnet|versteht|definiert|bedeutet|meint|is|are|means|refers)\b", re.I)
 # a sentence that only points to another document ("Die Checkliste „…“ bildet diese Schritte ab") lists nothing itself
 _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis)\s+„[^“]+“")
+# an item's lead-in: "Modellprojekte Smart Cities (MPSC) …: 73 Kommunen …", "Personenbezug geprüft – Es ist …"
+_LABEL = re.compile(r"^([^.:!?]{3,90}?)(?::|\s[–-])(?:\s|$)")
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
     "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
@@ -41,7 +39,8 @@ NOTE_GERMAN = {"en": "Quoted in German from the guides."}
 class Scored:
     passage: Passage
     unit: Unit
-    score: float
+    score: float  # closeness to the question
+    lead: float  # how likely it is the answer's first unit
     text: str  # the unit as it may be shown (URLs removed)
 
 
@@ -90,45 +89,13 @@ class Composer:
     def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
         self.settings = settings
         self.scorer = scorer
+        self.reader = Reader(scorer, settings.lead_weights)
 
     def score(self, ask: AskVector, passages: Sequence[Passage]) -> list[Scored]:
-        """Every unit of the passages, scored for one part of the question."""
-        pairs = [(p, u) for p in passages for u in p.units]
-        if not pairs:
-            return []
-        self.scorer.vectors.load([p.hit.chunk for p in passages])
-        sims = self.scorer.vectors([u.text for _, u in pairs]) @ ask.vector
-        terms = self.scorer.terms(ask.text)
-        s = self.settings
-        out = []
-        headings = {p.n: set(self.scorer.terms(p.hit.chunk.section_path[-1])) for p in passages}
-        named = self.scorer.terms(" ".join(asked_words(ask.text)))
-        asked = named or terms
-        for (p, u), sim in zip(pairs, sims, strict=True):
-            bonus = s.type_bonus * self._fits(ask.kind, p, u) - s.rank_prior * (p.n - 1)
-            bonus += s.heading_weight * max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
-            own = set(self.scorer.terms(u.text))
-            bonus += s.asked_weight * term_overlap(named, own)
-            score = float(sim) + self.scorer.overlap_weight * term_overlap(terms, own) + bonus
-            out.append(Scored(p, u, score, shown(u.text)))
-        return sorted(out, key=lambda c: -c.score)
-
-    @staticmethod
-    def _fits(kind: Kind, passage: Passage, unit: Unit) -> float:
-        """How well a unit's form fits the kind of answer asked for (0 or 1)."""
-        if kind in ("quantity", "time", "person"):
-            return float(type_match(kind, unit.text))
-        if kind == "list":
-            return float(unit.kind == "item")
-        if kind == "template":
-            return float(unit.kind == "block")
-        if kind == "contact":
-            return float(passage.hit.chunk.doc_type == "verzeichnis")
-        if kind == "yesno":
-            return float(bool(_CONDITION.search(unit.text)))
-        if kind == "definition":
-            return float(bool(_DEFINES.search(unit.text)))
-        return 0.0
+        """Every unit of the passages, scored for one part of the question, closest first."""
+        units = self.reader.units(ask, passages)
+        scores = zip(units.pairs, self.reader.closeness(units), self.reader.lead(units), strict=True)
+        return sorted((Scored(p, u, float(c), float(lead), shown(u.text)) for (p, u), c, lead in scores), key=lambda c: -c.score)
 
     def compose(self, request: GenerationRequest) -> Draft:
         lines: list[Line] = []
@@ -161,17 +128,18 @@ class Composer:
         if ask.kind == "contact":
             entry = next((c for c in scored if c.passage.hit.chunk.doc_type == "verzeichnis" and speakable(c.unit, c.text)), None)
             if entry is not None:
-                return self.contact(entry), ""
-        best = next((c for c in scored if (c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c))
-                     and not (ask.kind == "list" and _POINTER.search(c.text))), None)
-        if best is None:
+                return self._new(self.contact(entry), said), ""
+        eligible = [c for c in scored if (c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c))
+                    and not (ask.kind == "list" and _POINTER.search(c.text))]
+        if not eligible:
             return [], ""
-        anchor = self._list_anchor(best, ask.kind, scored)
+        best = max(eligible, key=lambda c: c.lead)
+        anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask.kind, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)
         if listed:
             return listed, ""
-        return self.sentences(best, scored, ask.text, language, said, most), ""
+        return self.sentences(best, scored, ask.text, language, said, most, eligible[0].score), ""
 
     def _list_anchor(self, best: Scored, kind: Kind, scored: list[Scored]) -> Scored:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked
@@ -225,16 +193,21 @@ class Composer:
         return lines + [Line(t, [n], "item") for t in items if t]
 
     @staticmethod
-    def _unsaid(listed: list[Line], said: list[Line]) -> list[Line]:
-        """A list for a later part of the question without the items an earlier part already
-        gave (they get this citation too); none at all when fewer than two items are new."""
+    def _new(lines: list[Line], said: list[Line]) -> list[Line]:
+        """The lines an earlier part did not say already (the line that did gets their citation)."""
         fresh: list[Line] = []
-        for line in listed:
-            twin = next((s for s in said if _near(s.text, line.text)), None) if line.style == "item" else None
+        for line in lines:
+            twin = next((s for s in said if _near(s.text, line.text)), None) if line.style != "header" else None
             if twin is None:
                 fresh.append(line)
             else:
                 twin.cites.extend(line.cites)
+        return fresh
+
+    def _unsaid(self, listed: list[Line], said: list[Line]) -> list[Line]:
+        """A list for a later part of the question without the items an earlier part already
+        gave; none at all when fewer than two items are new."""
+        fresh = self._new(listed, said)
         return fresh if sum(line.style == "item" for line in fresh) >= 2 else []
 
     def contact(self, entry: Scored) -> list[Line]:
@@ -248,12 +221,14 @@ class Composer:
             lines.append(Line(entry.text, [passage.n]))
         return lines
 
-    def sentences(self, best: Scored, scored: list[Scored], ask: str, language: str, said: list[Line], most: int) -> list[Line]:
-        """The direct answer first, then supporting sentences close to it in score."""
+    def sentences(self, best: Scored, scored: list[Scored], ask: str, language: str, said: list[Line], most: int,
+                  top: float) -> list[Line]:
+        """The direct answer first, then supporting sentences whose closeness to the question is
+        within `margin` of the closest one's (`top`)."""
         chosen: list[Line] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
-        for c in scored:
-            if len(chosen) >= most or c.score < best.score - self.settings.margin:
+        for c in [best] + [c for c in scored if c is not best]:
+            if len(chosen) >= most or (c is not best and c.score < top - self.settings.margin):
                 break
             if not speakable(c.unit, c.text) or c.unit.kind == "block":
                 continue
@@ -264,7 +239,7 @@ class Composer:
                 if c is best:  # this part's answer was already given (for an earlier part)
                     return []
                 continue
-            if chosen and words(text) > budget:
+            if (chosen or said) and words(text) > budget:
                 continue
             chosen.append(Line(self._named(c, text, ask, language) if not chosen else text, [c.passage.n]))
             budget -= words(chosen[-1].text)
@@ -272,7 +247,7 @@ class Composer:
 
     def _focus(self, c: Scored, ask: str) -> str:
         """Of a list item with several sentences, the one that holds most of the question's terms
-        (and the asked-for kind of fact); the item's lead-in ("MPSC: …") stays with it."""
+        (and the asked-for kind of fact); the item's lead-in ("MPSC: …") stays in front of it."""
         sentences = split_sentences(c.text)
         if len(sentences) < 2:
             return c.text
@@ -284,14 +259,20 @@ class Composer:
             return 3 * len(asked & own) + len(terms & own) + 0.5 * bool(re.search(r"\d", sentence))
 
         best = max(sentences, key=weight)
-        return best if best is not sentences[0] else c.text
+        if best is sentences[0]:
+            return c.text
+        label = _LABEL.match(sentences[0])
+        return f"{label.group(1)}: {best}" if label else best
 
     def _named(self, c: Scored, text: str, ask: str, language: str) -> str:
         """A figure is quoted with the section it comes from, unless the sentence itself names
-        what it is about (a term of the question, or the section's own subject)."""
+        what it is about: the question's subject (its terms but the asked-for word: "Welche
+        Förderquote gilt für MPSC?" -> MPSC) or the section's own subject."""
         heading = re.sub(r"^[0-9.]+\s+", "", c.passage.hit.chunk.section_path[-1])
         own = set(self.scorer.terms(text))
-        if not re.search(r"\d", text) or own & (set(self.scorer.terms(ask)) | set(self.scorer.terms(heading))):
+        terms = set(self.scorer.terms(ask))
+        subject = (terms - set(self.scorer.terms(" ".join(asked_words(ask))))) or terms
+        if not re.search(r"\d", text) or own & (subject | set(self.scorer.terms(heading))):
             return text
         return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -100,6 +100,12 @@ class OllamaSettings(BaseModel):
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
 
 
+UNIT_FEATURES = (
+    "similarity", "overlap", "asked", "heading", "form", "rank", "dense", "fused", "item", "first", "position", "length", "number",
+    "header",
+)
+
+
 class GeneratorSettings(BaseModel):
     backend: Literal["extractive", "openai", "ollama"] = Field(
         "extractive",
@@ -110,7 +116,6 @@ class GeneratorSettings(BaseModel):
         "written by `lotse eval tune` into the preset."
     )
     max_items: int = Field(20, ge=1, le=60, description="Most list items an extractive answer gives (lists come whole).")
-    rank_prior: float = Field(0.01, ge=0, description="Extractive: a unit's score drops by this per rank of its passage.")
     margin: float = Field(
         0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it; "
         "written by `lotse eval tune` into the preset."
@@ -119,17 +124,21 @@ class GeneratorSettings(BaseModel):
         0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
         "when that mean is within this of the best unit.",
     )
+    lead_weights: dict[str, float] = Field(
+        default_factory=lambda: {"similarity": 1.0, "overlap": 0.15, "asked": 0.1, "heading": 0.1, "form": 0.05, "rank": -0.01},
+        description="Extractive: the answer's first unit is the one with the highest sum of these weights times its "
+        "features (" + ", ".join(UNIT_FEATURES) + "); learned by `lotse eval tune` and written into the preset. "
+        "(The default is the closeness that picks the supporting sentences.)",
+    )
 
-    asked_weight: float = Field(
-        0.1, ge=0, description="Extractive: bonus for a unit naming what is asked for (\"Welche Förderquote …\" -> Förderquote)."
-    )
-    heading_weight: float = Field(
-        0.1, ge=0, description="Extractive: bonus per share of the question's terms (or of the asked-for words) in the "
-        "heading of a unit's section.",
-    )
-    type_bonus: float = Field(
-        0.05, ge=0, description="Extractive: bonus for a unit of the asked-for form (a number for 'wie viel', an item for a list)."
-    )
+    @field_validator("lead_weights")
+    @classmethod
+    def _known_features(cls, weights: dict[str, float]) -> dict[str, float]:
+        unknown = set(weights) - set(UNIT_FEATURES)
+        if unknown:
+            raise ValueError(f"unknown unit features {sorted(unknown)}; known: {', '.join(UNIT_FEATURES)}")
+        return weights
+
     openai: OpenAISettings = Field(default_factory=OpenAISettings, description="OpenAI-compatible LLM endpoint.")
     ollama: OllamaSettings = Field(default_factory=OllamaSettings, description="Ollama endpoint.")
 

@@ -207,7 +207,7 @@ def external_command(
         _gate({}, thresholds, {r.name: r.__dict__ for r in rows})
 
 
-STAGES = ("composer", "citations")
+STAGES = ("reader", "composer", "citations")
 
 
 def _stage(name: str, engine: AnswerEngine) -> tuple[str, dict[str, Any], str]:
@@ -215,7 +215,11 @@ def _stage(name: str, engine: AnswerEngine) -> tuple[str, dict[str, Any], str]:
     from eval.citations import GRID, calibrate, citations_markdown, load_items
     from eval.compose_tune import composer_markdown, tune_composer
     from eval.questions import load_questions
+    from eval.reader_tune import reader_markdown, tune_reader
 
+    if name == "reader":
+        weights, weights_report = tune_reader(engine, load_questions())
+        return "generator", {"lead_weights": weights}, reader_markdown(weights, weights_report)
     if name == "composer":
         chosen, report = tune_composer(engine, load_questions())
         return "generator", chosen, composer_markdown(chosen, report)
@@ -230,9 +234,9 @@ def _stage(name: str, engine: AnswerEngine) -> tuple[str, dict[str, Any], str]:
 def tune_command(
     sets: SetsOpt = None, data: DataOpt = None,
     preset: Annotated[str, typer.Option("--preset", help="Name (assistant/presets/<Name>.yaml) oder Pfad des Presets")] = "default",
-    only: Annotated[str | None, typer.Option("--only", help="Nur eine Stufe neu abstimmen, der Rest des Presets bleibt: "
-                                             "composer (Antwortlänge, own-dev) oder citations (Zitatprüfung, "
-                                             "eval/citations.yaml dev)")] = None,
+    only: Annotated[str | None, typer.Option(
+        "--only", help="Nur eine Stufe neu abstimmen, der Rest des Presets bleibt: reader (Gewichte für die erste "
+        "Einheit, own-dev), composer (Antwortlänge, own-dev) oder citations (Zitatprüfung, eval/citations.yaml dev)")] = None,
 ) -> None:
     """Stimmt Fusion, Ablehnung, Folgefragen, Zitatprüfung und Antwortlänge auf den Abstimmungsdaten ab und schreibt das Preset."""
     from eval.preset import run_tuning, save, save_stage

@@ -12,7 +12,7 @@ from assistant.settings import GeneratorSettings
 from eval.questions import Question
 from eval.runner import run_questions, summarize
 
-GRID = {"max_sentences": (3, 4, 5), "margin": (0.05, 0.1, 0.15, 0.25)}  # 5: the "3–5 points" at most
+GRID = {"max_sentences": (3, 4, 5, 6), "margin": (0.05, 0.1, 0.15, 0.25)}  # 6: the direct answer and 3–5 points at most
 SHOWN = ("key-fact recall", "passed", "key fact first", "hygiene violations", "words per answer")
 Report = dict[str, dict[str, float]]  # "<variant> / <split>" -> metrics
 

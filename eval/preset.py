@@ -27,6 +27,7 @@ from eval.compose_tune import Report, composer_markdown, tune_composer
 from eval.datasets import ExternalSet
 from eval.followups import load_pairs, pair_features
 from eval.questions import Question
+from eval.reader_tune import reader_markdown, tune_reader
 from eval.tune import RETRIEVAL_FIELDS, groups, retrieval_table, tune, write_preset
 from ingest.embedders import build_embedder
 
@@ -43,6 +44,8 @@ class TuningResult:
     chosen: str = ""
     composer: dict[str, float] = field(default_factory=dict)
     composer_report: Report = field(default_factory=dict)
+    reader: dict[str, float] = field(default_factory=dict)  # the lead weights
+    reader_report: Report = field(default_factory=dict)
 
 
 def _refusal_report(table: Table, engine_settings: Settings) -> dict[str, float]:
@@ -83,9 +86,10 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     tuned_engine = AnswerEngine(chosen, engine.index)
     follow_ups, follow_report = _follow_ups(tuned_engine)
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
-    composer, composer_report = tune_composer(
-        AnswerEngine(chosen.model_copy(update={"citations": citations}), engine.index), questions
-    )
+    chosen = chosen.model_copy(update={"citations": citations})
+    lead, lead_report = tune_reader(AnswerEngine(chosen, engine.index), questions)
+    generator = chosen.generator.model_copy(update={"lead_weights": lead})
+    composer, composer_report = tune_composer(AnswerEngine(chosen.model_copy(update={"generator": generator}), engine.index), questions)
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
         "refusal": refusal.model_dump(
@@ -93,10 +97,10 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
         ),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
-        "generator": composer,
+        "generator": {**composer, "lead_weights": lead},
     }
     return TuningResult(values, retrieval_table(by_group, variants), _refusal_report(table, chosen), follow_report,
-                        citation_report, best.strategy, composer, composer_report)
+                        citation_report, best.strategy, composer, composer_report, lead, lead_report)
 
 
 def replace_section(text: str, section: str) -> str:
@@ -112,11 +116,13 @@ def replace_section(text: str, section: str) -> str:
 
 
 def save_stage(name: str, key: str, values: dict[str, Any], section: str) -> Path:
-    """`lotse eval tune --only …`: one settings section of the preset and its section of the
-    tuning report replaced, everything else kept."""
+    """`lotse eval tune --only …`: the values of one settings section of the preset and their
+    section of the tuning report replaced, everything else kept."""
     path = preset_path(name)
     data = read_preset(name)
-    write_preset(path, dict(data.get("settings") or {}) | {key: values}, dict(data.get("about") or {}))
+    settings = dict(data.get("settings") or {})
+    settings[key] = dict(settings.get(key) or {}) | values
+    write_preset(path, settings, dict(data.get("about") or {}))
     md = path.with_name(f"{path.stem}-tuning.md")
     md.write_text(replace_section(md.read_text(encoding="utf-8") if md.exists() else "", section), encoding="utf-8")
     return path
@@ -156,4 +162,6 @@ def tuning_markdown(result: TuningResult) -> str:
         f"| {s} | {r['switches kept apart']:.3f} | {r['follow-ups merged']:.3f} | {int(r['pairs'])} |" for s, r in result.follow_ups.items()
     ]
     text = "\n".join(lines) + "\n\n" + citations_markdown(result.citations, result.settings.get("citations", {}))
+    if result.reader_report:
+        text += "\n" + reader_markdown(result.reader, result.reader_report)
     return text + "\n" + composer_markdown(result.composer, result.composer_report) if result.composer_report else text

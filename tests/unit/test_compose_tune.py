@@ -41,7 +41,7 @@ def test_the_best_dev_value_that_breaks_no_more_rules_is_chosen_and_the_engine_i
     assert chosen == {"max_sentences": 4, "margin": 0.1}  # (5, 0.15) is better but breaks a rule more often
     assert (settings.max_sentences, settings.margin) == (5, 0.15)
     assert set(report) == {"before / dev", "chosen / dev", "before / test", "chosen / test"}
-    assert report["chosen / dev"]["passed"] == 0.40 and runs == 1 + 12
+    assert report["chosen / dev"]["passed"] == 0.40 and runs == 1 + 16
 
 
 def test_only_the_composer_values_and_report_section_are_replaced(tmp_path: Path) -> None:

@@ -129,3 +129,34 @@ def test_hygiene_accepts_a_list_after_its_header() -> None:
 def test_hygiene_accepts_a_template_lead_and_question_items_of_a_whole_list() -> None:
     assert lint("Textbaustein aus „Vorlage“, 2.3 Aufgaben:\n\n> Die Stelle pflegt die Daten. [1]") == []
     assert lint("Prüfen Sie: [1]\n- Risiken bewerten: Was kann schiefgehen? [1]\n- Maßnahmen festlegen. [1]") == []
+
+
+def test_the_lead_weights_choose_the_first_line_and_closeness_the_rest() -> None:
+    close = Hit(StoredChunk("a:1", "Die Förderquote im Programm liegt bei 65 Prozent der Kosten.", doc_id="a", title="A",
+                            section_path=("A", "1 Quote")), 1.0, dense=0.70)
+    relevant = Hit(StoredChunk("b:1", "Gefördert werden im Programm DAS Anpassungskonzepte mit 80 Prozent.", doc_id="b", title="B",
+                               section_path=("B", "2 DAS")), 0.9, dense=0.95)
+    passages = make_passages([close, relevant])
+    question = "Welche Förderquote gilt im Programm?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+
+    def first_lines(lead: dict[str, float]) -> list[str]:
+        settings = GeneratorSettings(margin=1.0, lead_weights=lead)
+        composer = Composer(settings, EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+        draft = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask]))
+        return draft.text.split("\n")
+
+    assert first_lines(GeneratorSettings().lead_weights)[0].startswith("Die Förderquote im Programm")  # closest first
+    lines = first_lines({"dense": 1.0})  # the passage the retriever trusts most leads
+    assert lines[0].startswith("Gefördert werden im Programm DAS") and lines[1].startswith("Die Förderquote im Programm")
+
+
+def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
+    item = ("Bundesprogramme:\n\n- Modellprojekte Smart Cities (MPSC) des BMWSB: 73 Kommunen in drei Staffeln ab 2019. "
+            "Die Förderquote wird mit 65 % angegeben, bei Haushaltsnotlage 90 %.\n- mFUND des BMDV: seit 2016.")
+    passages = make_passages([hit("sit:1", item, ("Sitzungsnotiz", "2.1 Bundesprogramme"))])
+    question = "Welche Förderquote gilt für Modellprojekte Smart Cities?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    first = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask])).text.split("\n")[0]
+    assert first.startswith("Modellprojekte Smart Cities (MPSC) des BMWSB: Die Förderquote wird mit 65 %"), first

@@ -1,0 +1,96 @@
+"""How well each unit of the passages answers one part of a question, two ways, both linear
+over the same features of the unit and of its passage: its closeness to the question
+(similarity plus key terms, heading and form; fixed), and how likely it is the answer's first
+unit (weights learned on the own dev split by `lotse eval tune`, eval/reader_tune.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.evidence import EvidenceScorer
+from assistant.generation import AskVector
+from assistant.passages import Passage, Unit, term_overlap
+from assistant.question import Kind, asked_words
+from assistant.refusal import type_match
+from assistant.settings import UNIT_FEATURES
+
+_CONDITION = re.compile(
+    r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I
+)
+_DEFINES = re.compile(r"\b(ist|sind|bezeichnet|versteht|definiert|bedeutet|meint|is|are|means|refers)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Units:
+    """Every unit of the passages with its feature row (columns: UNIT_FEATURES)."""
+
+    pairs: list[tuple[Passage, Unit]]
+    matrix: np.ndarray
+
+
+def fits(kind: Kind, passage: Passage, unit: Unit) -> float:
+    """How well a unit's form fits the kind of answer asked for (0 or 1)."""
+    if kind in ("quantity", "time", "person"):
+        return float(type_match(kind, unit.text))
+    if kind == "list":
+        return float(unit.kind == "item")
+    if kind == "template":
+        return float(unit.kind == "block")
+    if kind == "contact":
+        return float(passage.hit.chunk.doc_type == "verzeichnis")
+    if kind == "yesno":
+        return float(bool(_CONDITION.search(unit.text)))
+    if kind == "definition":
+        return float(bool(_DEFINES.search(unit.text)))
+    return 0.0
+
+
+def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
+    return np.array([weights.get(f, 0.0) for f in UNIT_FEATURES])
+
+
+class Reader:
+    """Scores units for one part of a question (shared by the composer and its tuning)."""
+
+    def __init__(self, scorer: EvidenceScorer, lead_weights: Mapping[str, float]) -> None:
+        self.scorer = scorer
+        self.lead_weights = weight_vector(lead_weights)
+        self.closeness_weights = weight_vector(
+            {"similarity": 1.0, "overlap": scorer.overlap_weight, "asked": 0.1, "heading": 0.1, "form": 0.05, "rank": -0.01}
+        )
+
+    def units(self, ask: AskVector, passages: Sequence[Passage]) -> Units:
+        pairs = [(p, u) for p in passages for u in p.units]
+        if not pairs:
+            return Units([], np.zeros((0, len(UNIT_FEATURES))))
+        self.scorer.vectors.load([p.hit.chunk for p in passages])
+        sims = self.scorer.vectors([u.text for _, u in pairs]) @ ask.vector
+        terms = self.scorer.terms(ask.text)
+        named = self.scorer.terms(" ".join(asked_words(ask.text)))
+        asked = named or terms
+        headings = {p.n: set(self.scorer.terms(p.hit.chunk.section_path[-1])) for p in passages}
+        known = [p.hit.dense for p in passages if p.hit.dense is not None]
+        floor = min(known) if known else 0.0  # a passage only the keyword retriever found
+        rows = []
+        for (p, u), sim in zip(pairs, sims, strict=True):
+            i = p.units.index(u)
+            own = set(self.scorer.terms(u.text))
+            heading = max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
+            rows.append((
+                float(sim), term_overlap(terms, own), term_overlap(named, own), heading, fits(ask.kind, p, u), p.n - 1,
+                p.hit.dense if p.hit.dense is not None else floor, p.hit.score, float(u.kind == "item"), float(i == 0),
+                i / len(p.units), min(len(u.text.split()), 80) / 80, float(bool(re.search(r"\d", u.text))),
+                float(u.text.rstrip().endswith(":")),
+            ))
+        return Units(pairs, np.array(rows, dtype=float))
+
+    def closeness(self, units: Units) -> np.ndarray:
+        return units.matrix @ self.closeness_weights if len(units.pairs) else np.zeros(0)
+
+    def lead(self, units: Units) -> np.ndarray:
+        return units.matrix @ self.lead_weights if len(units.pairs) else np.zeros(0)
