@@ -162,7 +162,8 @@ class AnswerEngine:
             for f in found:
                 if rank < len(f) and len(hits) < k + len(asks):
                     hits.setdefault(f[rank].chunk.chunk_id, f[rank])
-        return [AskVector(a.text, a.kind, v) for a, v in zip(asks, vectors, strict=True)], list(hits.values())
+        return ([AskVector(a.text, a.kind, v, {h.chunk.chunk_id: h for h in f}) for a, v, f in zip(asks, vectors, found, strict=True)],
+                list(hits.values()))
 
     def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
         """Retrieval, the follow-up and refusal decisions, the parts and passages of a question."""

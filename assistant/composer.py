@@ -133,7 +133,7 @@ class Composer:
                     and not (ask.kind == "list" and _POINTER.search(c.text))]
         if not eligible:
             return [], ""
-        best = max(eligible, key=lambda c: c.lead)
+        best = max((c for c in eligible if not any(_near(line.text, c.text) for line in said)), key=lambda c: c.lead, default=eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask.kind, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)
@@ -239,10 +239,11 @@ class Composer:
                 if c is best:  # this part's answer was already given (for an earlier part)
                     return []
                 continue
+            text = self._named(c, text, ask, language) if not chosen else text
             if (chosen or said) and words(text) > budget:
                 continue
-            chosen.append(Line(self._named(c, text, ask, language) if not chosen else text, [c.passage.n]))
-            budget -= words(chosen[-1].text)
+            chosen.append(Line(text, [c.passage.n]))
+            budget -= words(text)
         return chosen
 
     def _focus(self, c: Scored, ask: str) -> str:

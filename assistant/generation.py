@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,6 +10,7 @@ from assistant.conversation import Turn
 from assistant.evidence import ScoredUnit
 from assistant.passages import Passage
 from assistant.question import Kind
+from assistant.types import Hit
 from ingest.types import Vector
 
 REFUSAL_TOKEN = "KEINE_ANTWORT"
@@ -17,11 +18,13 @@ REFUSAL_TOKEN = "KEINE_ANTWORT"
 
 @dataclass(frozen=True)
 class AskVector:
-    """One part of the question, its kind of answer and its embedding."""
+    """One part of the question, its kind of answer and its embedding; for a part of a question
+    that asks several things, also what its own retrieval found (chunk id -> hit)."""
 
     text: str
     kind: Kind
     vector: Vector
+    found: Mapping[str, Hit] | None = None
 
 
 @dataclass

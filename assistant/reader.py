@@ -18,6 +18,7 @@ from assistant.passages import Passage, Unit, term_overlap
 from assistant.question import Kind, asked_words
 from assistant.refusal import type_match
 from assistant.settings import UNIT_FEATURES
+from assistant.types import Hit
 
 _CONDITION = re.compile(
     r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I
@@ -74,20 +75,29 @@ class Reader:
         named = self.scorer.terms(" ".join(asked_words(ask.text)))
         asked = named or terms
         headings = {p.n: set(self.scorer.terms(p.hit.chunk.section_path[-1])) for p in passages}
-        known = [p.hit.dense for p in passages if p.hit.dense is not None]
-        floor = min(known) if known else 0.0  # a passage only the keyword retriever found
+        hits = {p.n: self._hit(ask, p) for p in passages}
+        known = [h.dense for h in hits.values() if h is not None and h.dense is not None]
+        floor = min(known) if known else 0.0  # a passage only the keyword retriever (or another part) found
+        low = min((h.score for h in hits.values() if h is not None), default=0.0)
         rows = []
         for (p, u), sim in zip(pairs, sims, strict=True):
+            hit = hits[p.n]
             i = p.units.index(u)
             own = set(self.scorer.terms(u.text))
             heading = max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
             rows.append((
                 float(sim), term_overlap(terms, own), term_overlap(named, own), heading, fits(ask.kind, p, u), p.n - 1,
-                p.hit.dense if p.hit.dense is not None else floor, p.hit.score, float(u.kind == "item"), float(i == 0),
+                hit.dense if hit is not None and hit.dense is not None else floor, hit.score if hit is not None else low,
+                float(u.kind == "item"), float(i == 0),
                 i / len(p.units), min(len(u.text.split()), 80) / 80, float(bool(re.search(r"\d", u.text))),
                 float(u.text.rstrip().endswith(":")),
             ))
         return Units(pairs, np.array(rows, dtype=float))
+
+    @staticmethod
+    def _hit(ask: AskVector, passage: Passage) -> Hit | None:
+        """How the retriever found a passage for this part: by the part's own search, if it had one."""
+        return passage.hit if ask.found is None else ask.found.get(passage.hit.chunk.chunk_id)
 
     def closeness(self, units: Units) -> np.ndarray:
         return units.matrix @ self.closeness_weights if len(units.pairs) else np.zeros(0)

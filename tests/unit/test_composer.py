@@ -11,7 +11,8 @@ from assistant.generation import AskVector, GenerationRequest
 from assistant.hygiene import lint
 from assistant.passages import UnitVectors, make_passages
 from assistant.question import kind_of, parts
-from assistant.settings import GeneratorSettings
+from assistant.reader import Reader
+from assistant.settings import UNIT_FEATURES, GeneratorSettings
 from assistant.types import Hit
 from ingest.keyword import Analyzer
 from ingest.types import StoredChunk
@@ -160,3 +161,35 @@ def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
     composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
     first = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask])).text.split("\n")[0]
     assert first.startswith("Modellprojekte Smart Cities (MPSC) des BMWSB: Die Förderquote wird mit 65 %"), first
+
+
+def _heat_and_privacy() -> tuple[Hit, Hit, list[str]]:
+    heat = Hit(StoredChunk("w:1", "Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.",
+                           doc_id="w", title="W", section_path=("W", "3.3 Wärmeplanung")), 1.2, dense=0.95)
+    privacy = Hit(StoredChunk("d:1", "Der geschätzte Wärmebedarf auf Gebäudeebene ist ein personenbezogenes Datum.",
+                              doc_id="d", title="D", section_path=("D", "3.1 Personenbezug")), 0.8, dense=0.80)
+    return heat, privacy, ["Bis wann brauchen wir den Wärmeplan?", "ist der Wärmebedarf je Gebäude personenbezogen?"]
+
+
+def test_a_part_judges_passages_by_its_own_search() -> None:
+    heat, privacy, (_, second) = _heat_and_privacy()
+    passages = make_passages([heat, privacy])
+    reader = Reader(EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()), {})
+    dense = UNIT_FEATURES.index("dense")
+    vector = EMBEDDER.embed_queries([second])[0]
+    whole = reader.units(AskVector(second, "yesno", vector), passages)
+    own = reader.units(AskVector(second, "yesno", vector, {"d:1": Hit(privacy.chunk, 1.0, dense=0.97)}), passages)
+    assert [row[dense] for row in whole.matrix] == [0.95, 0.80]  # the whole question's search
+    assert [row[dense] for row in own.matrix] == [0.97, 0.97]  # its own: the heat passage gets no more than the floor
+
+
+def test_a_later_part_does_not_lead_with_what_an_earlier_part_said() -> None:
+    heat, privacy, (first, second) = _heat_and_privacy()
+    asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0]) for q in (first, second)]
+    composer = Composer(GeneratorSettings(max_sentences=2, lead_weights={"similarity": 1.0, "dense": 5.0}),
+                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks[0].vector, asks)
+    lines = composer.compose(request).text.split("\n")
+    assert lines[0].startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.")
+    assert any(line.startswith("Der geschätzte Wärmebedarf auf Gebäudeebene") for line in lines[1:]), lines
+    assert len(lines) == len(set(lines))
