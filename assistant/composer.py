@@ -27,6 +27,7 @@ from ingest.chunking import split_sentences
 _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis)\s+„[^“]+“")
 # an item's lead-in: "Modellprojekte Smart Cities (MPSC) …: 73 Kommunen …", "Personenbezug geprüft – Es ist …"
 _LABEL = re.compile(r"^([^.:!?]{3,90}?)(?::|\s[–-])(?:\s|$)")
+_FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*(?!\w)")  # 65 %, 2018, 1,5 Mio. – not the 3 of "3D" or the 2 of "LoD2"
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
     "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
@@ -268,12 +269,12 @@ class Composer:
     def _named(self, c: Scored, text: str, ask: str, language: str) -> str:
         """A figure is quoted with the section it comes from, unless the sentence itself names
         what it is about: the question's subject (its terms but the asked-for word: "Welche
-        Förderquote gilt für MPSC?" -> MPSC) or the section's own subject."""
+        Förderquote gilt für MPSC?" -> MPSC), the section's own subject, or its own lead-in."""
         heading = re.sub(r"^[0-9.]+\s+", "", c.passage.hit.chunk.section_path[-1])
         own = set(self.scorer.terms(text))
         terms = set(self.scorer.terms(ask))
         subject = (terms - set(self.scorer.terms(" ".join(asked_words(ask))))) or terms
-        if not re.search(r"\d", text) or own & (subject | set(self.scorer.terms(heading))):
+        if not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.scorer.terms(heading))):
             return text
         return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
 
