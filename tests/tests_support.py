@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def wait_ready(url: str, alive: Callable[[], bool], timeout: float, interval: float = 0.3, request_timeout: float = 2) -> bool:
+    """Poll `url` until it answers 200 (True), or until `alive()` says the server is gone or
+    `timeout` seconds have passed (False)."""
+    import time
+
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=request_timeout).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        if not alive() or time.monotonic() > deadline:
+            return False
+        time.sleep(interval)
+
+
 class ChromaServer:
     """A real `chroma run` on localhost that tests can stop and start again (same port, same data).
 
@@ -68,25 +88,14 @@ class ChromaServer:
 
     def start(self, timeout: float = 30) -> ChromaServer:
         import subprocess
-        import time
-
-        import httpx
 
         self.proc = subprocess.Popen(
             [self.binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.chroma_port)],
             stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
         )
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
-            time.sleep(0.2)
+        if not wait_ready(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat", lambda: self.proc.poll() is None, timeout, 0.2, 1):
+            self.proc.kill()
+            raise RuntimeError("chroma run did not start: " + self.log.read_text(errors="replace"))
         if self.proxy:
             self.proxy.start()
         return self

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests_support import free_port
+from tests_support import free_port, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("LOTSE_CHROMIUM", "/usr/bin/chromium")
@@ -78,7 +78,6 @@ def embed_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbedSite]:
 def lotse_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, chromium_path: str,
                  embed_site: EmbedSite) -> Iterator[str]:
     """Base URL of a real `lotse serve` (bundled corpus, index in data/test-index)."""
-    import httpx
 
     request.getfixturevalue("corpus_index")  # ingest the corpus into data/test-index first
     port = free_port()
@@ -100,17 +99,9 @@ def lotse_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         [sys.executable, "-m", "lotse.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 120
     try:
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("lotse serve did not become ready:\n" + log_path.read_text(errors="replace")[-4000:])
-            time.sleep(0.3)
+        if not wait_ready(f"{base}/readyz", lambda: proc.poll() is None, 120):
+            raise RuntimeError("lotse serve did not become ready:\n" + log_path.read_text(errors="replace")[-4000:])
         print(f"\nlotse serve on {base}, log: {log_path}")
         yield base
     finally:

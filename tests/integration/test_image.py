@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests_support import free_port
+from tests_support import free_port, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "build-image.sh"
@@ -85,18 +85,12 @@ def container(engine: Engine) -> Iterator[dict[str, str]]:
     assert run.returncode == 0, run.stdout + run.stderr
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = started + START_TIMEOUT
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            state = engine("inspect", "-f", "{{.State.Running}}", name).stdout.strip()
-            if state != "true" or time.monotonic() > deadline:
-                logs = engine("logs", name)
-                pytest.fail(f"container not ready (running={state}):\n{(logs.stdout + logs.stderr)[-6000:]}")
-            time.sleep(2)
+        def running() -> bool:
+            return engine("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "true"
+
+        if not wait_ready(f"{base}/readyz", running, START_TIMEOUT - (time.monotonic() - started), 2, 5):
+            logs = engine("logs", name)
+            pytest.fail(f"container not ready (running={running()}):\n{(logs.stdout + logs.stderr)[-6000:]}")
         print(f"\ncontainer ready (ingest + start) after {time.monotonic() - started:.0f} s")
         yield {"name": name, "base": base}
     finally:
