@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
@@ -75,13 +76,18 @@ def speakable(unit: Unit, text: str) -> bool:
     return unit.kind != "sentence" or not text.endswith((":", ",", ";"))
 
 
+@lru_cache(maxsize=8192)
+def _pieces(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A text's sentences, and its clauses of six words or more."""
+    return tuple(sentences_of(text) or [text]), tuple(c for c in re.split(r";\s|\s–\s", text) if len(c.split()) >= 6)
+
+
 def _near(a: str, b: str) -> bool:
     """Do two texts state the same fact? (As the hygiene check sees it, sentence by sentence, or
     one clause of six words or more in common.)"""
-    clauses = [[c for c in re.split(r";\s|\s–\s", t) if len(c.split()) >= 6] for t in (a, b)]
-    pieces = [sentences_of(t) or [t] for t in (a, b)]
-    return (same_fact(a, b) or any(same_fact(x, y) for x in pieces[0] for y in pieces[1])
-            or any(same_fact(x, y) for x in clauses[0] for y in clauses[1]))
+    (sa, ca), (sb, cb) = _pieces(a), _pieces(b)
+    return (same_fact(a, b) or any(same_fact(x, y) for x in sa for y in sb)
+            or any(same_fact(x, y) for x in ca for y in cb))
 
 
 class Composer:
@@ -134,7 +140,8 @@ class Composer:
                     and not (ask.kind == "list" and _POINTER.search(c.text))]
         if not eligible:
             return [], ""
-        best = max((c for c in eligible if not any(_near(line.text, c.text) for line in said)), key=lambda c: c.lead, default=eligible[0])
+        leads = sorted(eligible, key=lambda c: -c.lead)
+        best = next((c for c in leads if not any(_near(line.text, c.text) for line in said)), leads[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask.kind, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)

@@ -45,21 +45,21 @@ def _analyzer() -> Analyzer:
     return Analyzer("german")
 
 
-@lru_cache(maxsize=4096)
-def _content(text: str) -> frozenset[str]:
-    return frozenset(_analyzer()(text))
+@lru_cache(maxsize=8192)
+def _fact(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A sentence's content stems and figures, without citation marks (they are no figures)."""
+    text = plain(text)
+    return frozenset(_analyzer()(text)), frozenset(_NUMBER.findall(text))
 
 
 def same_fact(a: str, b: str) -> bool:
     """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
     one recur in the other, and their figures, if both give some, overlap."""
-    a, b = plain(a), plain(b)  # citation marks are no figures
-    ta, tb = _content(a), _content(b)
+    (ta, na), (tb, nb) = _fact(a), _fact(b)
     small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
     if small < 3:
         return False
-    na, nb = set(_NUMBER.findall(a)), set(_NUMBER.findall(b))
     if na and nb and na.isdisjoint(nb):  # 65 % and 50 %: two figures, two facts
         return False
     return len(ta & tb) / small >= SAME_FACT
