@@ -1,8 +1,10 @@
 """The extractive composer: answers first, then cites (no language model).
 
-For each part of a question it finds the unit (sentence, list item, template block) that holds
-what is asked, by similarity to that part, shared key terms and the kind of answer wanted
-(a number, a date, a list, a template, a contact). The first line states it. A list in the
+For each part of a question it scores the units (sentences, list items, template blocks) of
+the passages (assistant/reader.py): the unit most likely to hold what is asked, by the learned
+lead weights, is the first line; supporting sentences are the ones closest to the part (by
+similarity, shared key terms and the kind of answer wanted: a number, a date, a list, a
+template, a contact). A later part never leads with what an earlier one said. A list in the
 source comes whole, as a list; a template comes verbatim; a directory entry comes as a
 contact. A few supporting sentences may follow, never a fragment, a question from the source,
 a raw URL or a fact already said (that one gets its second citation instead).
