@@ -58,10 +58,10 @@ def split_segments(text: str, valid: set[int]) -> list[Segment]:
 
 @dataclass(frozen=True)
 class Support:
-    similarity: float  # to the passage's closest unit
+    similarity: float  # to the passage's closest unit (or, judged finer, its closest sentence)
     overlap: float  # share of the sentence's key terms the passage holds
     numbers_ok: bool  # every figure of the sentence occurs in the passage
-    quote: str  # that closest unit
+    quote: str  # that unit or sentence
 
 
 def _plain(text: str) -> str:
