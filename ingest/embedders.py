@@ -23,6 +23,21 @@ from ingest.settings import EmbedderSettings, PathSettings
 log = logging.getLogger(__name__)
 
 
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
 class Embedder(Protocol):
     """Turns passages and queries into L2-normalised vectors."""
 
@@ -140,11 +155,12 @@ class E5TorchEmbedder:
         self.dtype = _pick_dtype(dtype)
         # the encoder alone, loaded in its run-time dtype (the sentence-transformers wrapper
         # would load a second copy of the 250k-entry tokenizer and an fp32 model first)
-        encoder: Any = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), low_cpu_mem_usage=True)
-        encoder.eval()
+        with _quiet_transformers():  # no progress bar or notes on the config (tracing reads every attribute)
+            encoder: Any = AutoModel.from_pretrained(str(folder), dtype=getattr(torch, self.dtype), low_cpu_mem_usage=True)
+            encoder.eval()
+            self._encoder = _frozen(torch, encoder)
         config = encoder.config
         self.dim = int(config.hidden_size)
-        self._encoder = _frozen(torch, encoder)
         self._tokenizer = Tokenizer.from_file(str(Path(folder) / "tokenizer.json"))
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
