@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -15,6 +14,7 @@ from assistant.passages import units_of
 from assistant.types import Answer, Hit
 from eval.metrics import evaluate_runs, ranked_keys
 from eval.questions import Question, fact_matches
+from ingest.chunking import split_sentences
 
 
 @dataclass
@@ -66,9 +66,16 @@ def _keys(q: Question, hits: Sequence[Hit]) -> list[str]:
 
 def first_sentence(text: str) -> str:
     """The answer's first statement (after a lead-in line such as a template's source or a
-    list's header, which end on ":" before their citation marks)."""
+    list's header, which end on ":" before their citation marks), cut where the chunker cuts
+    sentences ("Art. 35", "z. B." stay whole)."""
     body = [line for line in text.split("\n") if plain(line) and not plain(line).endswith(":")] or [text]
-    return re.split(r"(?<=[.!?])\s+(?=[A-ZÄÖÜ\d„])", plain(body[0]))[0]
+    pieces = split_sentences(plain(body[0])) or [plain(body[0])]
+    first = pieces[0]
+    for piece in pieces[1:]:  # a lead-in ("LoD1 ist ein Klötzchenmodell:") belongs to what it introduces
+        if not first.endswith(":"):
+            break
+        first = f"{first} {piece}"
+    return first
 
 
 def _given(item: str, answer: str) -> bool:

@@ -165,3 +165,7 @@ def test_the_first_statement_skips_a_list_header_even_with_its_citation_marks() 
     answer = "Neu in CityGML 3.0 sind: [1]\n- ein Space-Konzept für Räume [1]\n- Versionierung [1]"
     assert first_sentence(answer) == "ein Space-Konzept für Räume"
     assert first_sentence("Die Quote liegt bei 65 %. [1] Mehr folgt. [2]") == "Die Quote liegt bei 65 %."
+    # abbreviations do not end it, and a lead-in stays with what it introduces
+    assert first_sentence("Eine DSFA nach Art. 35 DSGVO ist Pflicht. [1] Sonst nicht.") == "Eine DSFA nach Art. 35 DSGVO ist Pflicht."
+    assert first_sentence("LoD1 ist ein Klötzchenmodell: Gebäude mit einer Höhe. [1] LoD2 hat Dächer.") == (
+        "LoD1 ist ein Klötzchenmodell: Gebäude mit einer Höhe.")
