@@ -1,10 +1,10 @@
-"""Learning the composer's unit weights (assistant/reader.py) on the own dev split.
+"""Learning the composer's lead weights (assistant/reader.py) on the own dev split.
 
 Each answerable question's units (of its first part, in its retrieved passages) form one
 group; a unit is right when it holds one of the question's key facts (a list header, when its
-list does: the composer gives the header with its list). A listwise softmax
-model (L2 penalty chosen by 5-fold cross-validation on dev) learns which features make a unit
-the first one of the answer. The test split is only reported.
+list does: the composer gives the header with its list). A listwise softmax model (L2 penalty
+chosen by 5-fold cross-validation on dev) learns which features make a unit the first one of
+the answer. The test split is only reported.
 """
 
 from __future__ import annotations
