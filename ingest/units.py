@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ingest.chunking import split_sentences
 
-UNITS_VERSION = "1"
+UNITS_VERSION = "2"
 _LIST_ITEM = re.compile(r"^\s*[-*+]\s|^\s*\d{1,3}[.)]\s")
 
 
@@ -54,10 +54,23 @@ def split_units(text: str) -> list[Unit]:
                     cells = " – ".join(c.strip() for c in row.strip().strip("|").split("|"))
                     units.append(Unit("item", clean_markdown(cells), len(units)))
         else:
-            for sentence in split_sentences(clean_markdown(stripped)):
+            for sentence in _with_lead_ins(split_sentences(clean_markdown(stripped))):
                 if len(sentence) > 3:
                     units.append(Unit("sentence", sentence, len(units)))
     return units
+
+
+def _with_lead_ins(sentences: list[str]) -> list[str]:
+    """A sentence ending on ":" inside a paragraph joined with the sentence it introduces
+    ("Sie trifft aber nicht die Entscheidung: Verantwortlich bleibt die Kommune …"); one
+    ending its paragraph stays alone, as the header of the list that follows."""
+    joined: list[str] = []
+    for sentence in sentences:
+        if joined and joined[-1].endswith(":"):
+            joined[-1] = f"{joined[-1]} {sentence}"
+        else:
+            joined.append(sentence)
+    return joined
 
 
 def unit_ids(chunk_id: str, count: int) -> list[str]:

@@ -118,6 +118,12 @@ def test_units_keep_items_and_blocks_whole() -> None:
     ]
 
 
+def test_a_lead_in_stays_with_what_it_introduces() -> None:
+    units = split_units("Sie berät. Sie entscheidet aber nicht: Verantwortlich bleibt die Kommune.\n\nDas sind die Schritte:\n\n- Eins")
+    assert [u.text for u in units] == [
+        "Sie berät.", "Sie entscheidet aber nicht: Verantwortlich bleibt die Kommune.", "Das sind die Schritte:", "Eins"]
+
+
 def test_question_validation(settings: Settings, fake_index) -> None:  # type: ignore[no-untyped-def]
     engine = AnswerEngine(settings, fake_index)
     with pytest.raises(LotseError) as empty:

@@ -55,6 +55,14 @@ def test_kinds_and_parts_of_questions() -> None:
     assert kind_of("Gibt es einen Textbaustein für den Beschluss?") == "template"
     assert kind_of("Wer ist Ansprechpartner für 3D-Stadtmodelle?") == "contact"
     assert kind_of("Bis wann muss der Wärmeplan fertig sein?") == "time"
+    assert kind_of("Wo trage ich im Kurzprofil ein, was schiefgehen kann?") == "template"
+    assert kind_of("Gibt es ein Muster dafür?") == "template"
+    # a document named by a compound is what is asked about, not wording to copy
+    assert kind_of("Welche Open-Source-Bausteine kann man nachnutzen?") != "template"
+    assert kind_of("Darf ich die Quote in unsere Ratsvorlage übernehmen?") != "template"
+    assert kind_of("Aus wie vielen Treffen besteht das Programm?") == "quantity"
+    assert kind_of("Which items should I tick off when evaluating a use case?") != "time"  # "when" as a conjunction
+    assert kind_of("When does the Data Act apply?") == "time"
     asked = parts("Welche Förderquote gibt es bei den Modellprojekten Smart Cities und bis wann muss der Antrag raus?")
     assert [(a.text, a.kind) for a in asked] == [
         ("Welche Förderquote gibt es bei den Modellprojekten Smart Cities?", "quantity"), ("bis wann muss der Antrag raus?", "time")]
