@@ -1,10 +1,8 @@
 """The extractive composer: answers first, then cites (no language model).
 
 For each part of a question it scores the units (sentences, list items, template blocks) of
-the passages (assistant/reader.py): the unit most likely to hold what is asked, by the learned
-lead weights, is the first line; supporting sentences are the ones closest to the part (by
-similarity, shared key terms and the kind of answer wanted: a number, a date, a list, a
-template, a contact). A later part never leads with what an earlier one said. A list in the
+the passages with the learned unit weights (assistant/reader.py): the best unit is the first
+line, the next best support it. A later part never leads with what an earlier one said. A list in the
 source comes whole, as a list; a template comes verbatim; a directory entry comes as a
 contact. A few supporting sentences may follow, never a fragment, a question from the source,
 a raw URL or a fact already said (that one gets its second citation instead).
@@ -43,8 +41,7 @@ NOTE_GERMAN = {"en": "Quoted in German from the guides."}
 class Scored:
     passage: Passage
     unit: Unit
-    score: float  # closeness to the question
-    lead: float  # how likely it is the answer's first unit
+    score: float  # how well it answers the question's part (assistant/reader.py)
     text: str  # the unit as it may be shown (URLs removed)
 
 
@@ -98,13 +95,13 @@ class Composer:
     def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
         self.settings = settings
         self.scorer = scorer
-        self.reader = Reader(scorer, settings.lead_weights)
+        self.reader = Reader(scorer, settings.unit_weights)
 
     def score(self, ask: AskVector, passages: Sequence[Passage]) -> list[Scored]:
-        """Every unit of the passages, scored for one part of the question, closest first."""
+        """Every unit of the passages, scored for one part of the question, best first."""
         units = self.reader.units(ask, passages)
-        scores = zip(units.pairs, self.reader.closeness(units), self.reader.lead(units), strict=True)
-        return sorted((Scored(p, u, float(c), float(lead), shown(u.text)) for (p, u), c, lead in scores), key=lambda c: -c.score)
+        scores = zip(units.pairs, self.reader.score(units), strict=True)
+        return sorted((Scored(p, u, float(s), shown(u.text)) for (p, u), s in scores), key=lambda c: -c.score)
 
     def compose(self, request: GenerationRequest) -> Draft:
         lines: list[Line] = []
@@ -142,8 +139,7 @@ class Composer:
                     and not (ask.kind == "list" and _POINTER.search(c.text))]
         if not eligible:
             return [], ""
-        leads = sorted(eligible, key=lambda c: -c.lead)
-        best = next((c for c in leads if not any(_near(line.text, c.text) for line in said)), leads[0])
+        best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask.kind, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)
@@ -233,8 +229,8 @@ class Composer:
 
     def sentences(self, best: Scored, scored: list[Scored], ask: str, language: str, said: list[Line], most: int,
                   top: float) -> list[Line]:
-        """The direct answer first, then supporting sentences whose closeness to the question is
-        within `margin` of the closest one's (`top`)."""
+        """The direct answer first, then supporting sentences whose score is within `margin` of
+        the best one's (`top`)."""
         chosen: list[Line] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
         for c in [best] + [c for c in scored if c is not best]:

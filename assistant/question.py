@@ -14,7 +14,9 @@ from typing import Literal
 Kind = Literal["quantity", "time", "person", "contact", "list", "template", "yesno", "definition", "how", "any"]
 
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
-    ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|textvorlage|formulier|wortlaut|beschlussvorschlag|steckbrief|"
+    # "Vorlage"/"Muster" alone ask for wording; in a compound (Ratsvorlage, Vertragsmuster) they name a document
+    ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|"
+                            r"textvorlage|formulier|wortlaut|beschlussvorschlag|steckbrief|"
                             r"was schreiben wir|wie schreib|\bwo trag\w* (?:ich|wir)\b.{0,60}\bein\b|"
                             r"\bwie halte[nt]? (?:ich|wir)\b.{0,60}\bfest\b|"
                             r"template|wording|phrase|boilerplate|draft", re.I)),
@@ -24,8 +26,10 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("time", re.compile(r"\b(wann|seit wann|bis wann|ab wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist|termin|zeitpunkt)|"
                         r"zu welchem zeitpunkt|"
                         r"wie oft|wie häufig|wie lange|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|"
-                        r"frist|what year|since when|from when|until when|deadline|how often|how long)\b|^\s*(?:and\s+)?when\b", re.I)),
-    ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|wieviel|welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
+                        r"frist|what year|since when|from when|until when|deadline|how often|how long)\b|"
+                        r"^\s*(?:and\s+)?when\b", re.I)),  # not "… when we buy"
+    ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|"
+                            r"welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
                             r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),
     ("list", re.compile(r"\b(schritte?n?|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
                         r"was muss (?:in|alles)|was gehört (?:in|dazu)|welche .{0,40}(?:gibt es|braucht|nennt|sind)|"
@@ -33,7 +37,8 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
                         r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
                         r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)|"
                         r"was (?:sollten|müssen|sollen) (?:wir|ich) .{0,40}(?:prüfen|beachten|abhaken|klären)|"
-                        r"what (?:must|should) (?:go|be) in|what (?:should|must|do) (?:we|i) check|which .{0,30}(?:are there|exist))\b", re.I)),
+                        r"what (?:must|should) (?:go|be) in|what (?:should|must|do) (?:we|i) check|"
+                        r"which .{0,30}(?:are there|exist))\b", re.I)),
     ("person", re.compile(r"^\s*(?:und\s+)?(wer|who)\b", re.I)),
     ("definition", re.compile(r"^\s*(?:und\s+)?(was (?:ist|sind|bedeutet|heißt|versteht man unter)|what (?:is|are|does .* mean))\b", re.I)),
     ("yesno", re.compile(r"^\s*(?:und\s+)?(muss|müssen|brauch\w*|ist|sind|gibt es|darf|dürfen|kann|können|soll|sollen|"

@@ -1,7 +1,7 @@
-"""How well each unit of the passages answers one part of a question, two ways, both linear
-over the same features of the unit and of its passage: its closeness to the question
-(similarity plus key terms, heading and form; fixed), and how likely it is the answer's first
-unit (weights learned on the own dev split by `lotse eval tune`, eval/reader_tune.py).
+"""How well each unit of the passages answers one part of a question: a linear score over
+features of the unit (similarity, key terms, form, position …) and of its passage (rank,
+dense and fused retrieval scores), with weights learned on the own dev split by
+`lotse eval tune` (eval/reader_tune.py).
 """
 
 from __future__ import annotations
@@ -58,12 +58,9 @@ def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
 class Reader:
     """Scores units for one part of a question (shared by the composer and its tuning)."""
 
-    def __init__(self, scorer: EvidenceScorer, lead_weights: Mapping[str, float]) -> None:
+    def __init__(self, scorer: EvidenceScorer, unit_weights: Mapping[str, float]) -> None:
         self.scorer = scorer
-        self.lead_weights = weight_vector(lead_weights)
-        self.closeness_weights = weight_vector(
-            {"similarity": 1.0, "overlap": scorer.overlap_weight, "asked": 0.1, "heading": 0.1, "form": 0.05, "rank": -0.01}
-        )
+        self.weights = weight_vector(unit_weights)
 
     def units(self, ask: AskVector, passages: Sequence[Passage]) -> Units:
         pairs = [(p, u) for p in passages for u in p.units]
@@ -99,8 +96,5 @@ class Reader:
         """How the retriever found a passage for this part: by the part's own search, if it had one."""
         return passage.hit if ask.found is None else ask.found.get(passage.hit.chunk.chunk_id)
 
-    def closeness(self, units: Units) -> np.ndarray:
-        return units.matrix @ self.closeness_weights if len(units.pairs) else np.zeros(0)
-
-    def lead(self, units: Units) -> np.ndarray:
-        return units.matrix @ self.lead_weights if len(units.pairs) else np.zeros(0)
+    def score(self, units: Units) -> np.ndarray:
+        return units.matrix @ self.weights if len(units.pairs) else np.zeros(0)

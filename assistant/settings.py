@@ -117,21 +117,21 @@ class GeneratorSettings(BaseModel):
     )
     max_items: int = Field(20, ge=1, le=60, description="Most list items an extractive answer gives (lists come whole).")
     margin: float = Field(
-        0.05, ge=0, description="Extractive: sentences scoring within this of the best one may support it; "
+        0.05, ge=0, description="Extractive: units scoring within this of the best one may support it; "
         "written by `lotse eval tune` into the preset."
     )
     list_margin: float = Field(
         0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
         "when that mean is within this of the best unit.",
     )
-    lead_weights: dict[str, float] = Field(
+    unit_weights: dict[str, float] = Field(
         default_factory=lambda: {"similarity": 1.0, "overlap": 0.15, "asked": 0.1, "heading": 0.1, "form": 0.05, "rank": -0.01},
-        description="Extractive: the answer's first unit is the one with the highest sum of these weights times its "
-        "features (" + ", ".join(UNIT_FEATURES) + "); learned by `lotse eval tune` and written into the preset. "
-        "(The default is the closeness that picks the supporting sentences.)",
+        description="Extractive: a unit's score is the sum of these weights times its features ("
+        + ", ".join(UNIT_FEATURES) + "); the best unit is the answer's first line, the next ones support it. "
+        "Learned by `lotse eval tune` and written into the preset (the default: similarity plus key terms, heading and form).",
     )
 
-    @field_validator("lead_weights")
+    @field_validator("unit_weights")
     @classmethod
     def _known_features(cls, weights: dict[str, float]) -> dict[str, float]:
         unknown = set(weights) - set(UNIT_FEATURES)

@@ -219,7 +219,7 @@ def _stage(name: str, engine: AnswerEngine) -> tuple[str, dict[str, Any], str]:
 
     if name == "reader":
         weights, weights_report = tune_reader(engine, load_questions())
-        return "generator", {"lead_weights": weights}, reader_markdown(weights, weights_report)
+        return "generator", {"unit_weights": weights}, reader_markdown(weights, weights_report)
     if name == "composer":
         chosen, report = tune_composer(engine, load_questions())
         return "generator", chosen, composer_markdown(chosen, report)

@@ -44,7 +44,7 @@ class TuningResult:
     chosen: str = ""
     composer: dict[str, float] = field(default_factory=dict)
     composer_report: Report = field(default_factory=dict)
-    reader: dict[str, float] = field(default_factory=dict)  # the lead weights
+    reader: dict[str, float] = field(default_factory=dict)  # the unit weights
     reader_report: Report = field(default_factory=dict)
 
 
@@ -88,7 +88,7 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
     chosen = chosen.model_copy(update={"citations": citations})
     lead, lead_report = tune_reader(AnswerEngine(chosen, engine.index), questions)
-    generator = chosen.generator.model_copy(update={"lead_weights": lead})
+    generator = chosen.generator.model_copy(update={"unit_weights": lead})
     composer, composer_report = tune_composer(AnswerEngine(chosen.model_copy(update={"generator": generator}), engine.index), questions)
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
@@ -97,7 +97,7 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
         ),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
-        "generator": {**composer, "lead_weights": lead},
+        "generator": {**composer, "unit_weights": lead},
     }
     return TuningResult(values, retrieval_table(by_group, variants), _refusal_report(table, chosen), follow_report,
                         citation_report, best.strategy, composer, composer_report, lead, lead_report)

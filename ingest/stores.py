@@ -26,6 +26,11 @@ if TYPE_CHECKING:
 PAGE_SIZE = 2000
 GENERATION = "lotse_generation"  # collection metadata key: the stamp of the last completed ingest
 PROBE_TIMEOUT = 10.0  # seconds for the start-up check of a Chroma server
+# Chroma's default HNSW search (ef 100, 16 neighbours) missed a true nearest neighbour now and
+# then, and a collection under its sync threshold (1,000 records) gets a new random graph on
+# every start: the same question was ranked differently from run to run. A wider graph and
+# search make the ranking exact in practice at the sizes Lotse serves (bench/scale.py).
+HNSW: dict[str, Any] = {"space": "cosine", "ef_construction": 200, "ef_search": 200, "max_neighbors": 32}
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ def index_name(prefix: str, embedder_name: str, dim: int, chunking: ChunkingSett
             "chunker": CHUNKER_VERSION,
             "loader": LOADER_VERSION,
             "units": UNITS_VERSION,
+            "hnsw": HNSW,
         },
         sort_keys=True,
     )
@@ -221,7 +227,7 @@ class ChromaStore:
         self.widening = widening
         self._client = client
         self._collection: Collection = client.get_or_create_collection(
-            name=name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+            name=name, embedding_function=None, configuration={"hnsw": HNSW}
         )
         self._records: OrderedDict[str, StoredChunk] = OrderedDict()
         self._record_cache = record_cache
@@ -338,7 +344,7 @@ class ChromaUnitStore:
 
     def __init__(self, client: Any, name: str) -> None:
         self._collection: Collection = client.get_or_create_collection(
-            name=f"{name}-units", embedding_function=None, metadata={"hnsw:space": "cosine"}
+            name=f"{name}-units", embedding_function=None, configuration={"hnsw": HNSW}
         )
 
     def upsert(self, ids: Sequence[str], chunk_ids: Sequence[str], vectors: Vector) -> None:

@@ -140,7 +140,7 @@ def test_hygiene_accepts_a_template_lead_and_question_items_of_a_whole_list() ->
     assert lint("Prüfen Sie: [1]\n- Risiken bewerten: Was kann schiefgehen? [1]\n- Maßnahmen festlegen. [1]") == []
 
 
-def test_the_lead_weights_choose_the_first_line_and_closeness_the_rest() -> None:
+def test_the_unit_weights_order_the_lines() -> None:
     close = Hit(StoredChunk("a:1", "Die Förderquote im Programm liegt bei 65 Prozent der Kosten.", doc_id="a", title="A",
                             section_path=("A", "1 Quote")), 1.0, dense=0.70)
     relevant = Hit(StoredChunk("b:1", "Gefördert werden im Programm DAS Anpassungskonzepte mit 80 Prozent.", doc_id="b", title="B",
@@ -149,13 +149,13 @@ def test_the_lead_weights_choose_the_first_line_and_closeness_the_rest() -> None
     question = "Welche Förderquote gilt im Programm?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
 
-    def first_lines(lead: dict[str, float]) -> list[str]:
-        settings = GeneratorSettings(margin=1.0, lead_weights=lead)
+    def first_lines(weights: dict[str, float]) -> list[str]:
+        settings = GeneratorSettings(margin=1.0, unit_weights=weights)
         composer = Composer(settings, EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
         draft = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask]))
         return draft.text.split("\n")
 
-    assert first_lines(GeneratorSettings().lead_weights)[0].startswith("Die Förderquote im Programm")  # closest first
+    assert first_lines(GeneratorSettings().unit_weights)[0].startswith("Die Förderquote im Programm")  # closest first
     lines = first_lines({"dense": 1.0})  # the passage the retriever trusts most leads
     assert lines[0].startswith("Gefördert werden im Programm DAS") and lines[1].startswith("Die Förderquote im Programm")
 
@@ -194,7 +194,7 @@ def test_a_part_judges_passages_by_its_own_search() -> None:
 def test_a_later_part_does_not_lead_with_what_an_earlier_part_said() -> None:
     heat, privacy, (first, second) = _heat_and_privacy()
     asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0]) for q in (first, second)]
-    composer = Composer(GeneratorSettings(max_sentences=2, lead_weights={"similarity": 1.0, "dense": 5.0}),
+    composer = Composer(GeneratorSettings(max_sentences=2, unit_weights={"similarity": 1.0, "dense": 5.0}),
                         EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
     request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks[0].vector, asks)
     lines = composer.compose(request).text.split("\n")

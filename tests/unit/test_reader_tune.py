@@ -42,11 +42,11 @@ def test_only_dev_decides_and_the_report_shows_both_splits(monkeypatch: pytest.M
     assert set(report) == {"before / dev", "before / test", "chosen / dev", "chosen / test"}
     text = reader_markdown(chosen, report)
     assert text.startswith("## Einheiten-Gewichte") and "| dense |" in text and "| chosen / test |" in text
-    assert GeneratorSettings(lead_weights=chosen).lead_weights == chosen
+    assert GeneratorSettings(unit_weights=chosen).unit_weights == chosen
 
 
 def test_unknown_features_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown unit features"):
-        GeneratorSettings(lead_weights={"sparkle": 1.0})
+        GeneratorSettings(unit_weights={"sparkle": 1.0})
 
 
