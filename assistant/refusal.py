@@ -24,7 +24,8 @@ _QUANTITY = re.compile(
     re.I,
 )
 _TIME = re.compile(
-    r"\b(wann|seit wann|bis wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist)|when|what year|since when|until when)\b", re.I
+    r"\b(wann|seit wann|bis wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist)|what year|since when|from when|until when)\b"
+    r"|^\s*(?:and\s+)?when\b", re.I  # as in question.py: not the "when" of "… when we buy"
 )
 _PERSON = re.compile(r"\b(wer|wem|wen|who|whom|ansprechpartner\w*|zuständig\w*)\b", re.I)
 _NUMBER = re.compile(r"\d")
