@@ -19,7 +19,7 @@ from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
 from assistant.passages import Passage, Unit
-from assistant.question import Kind, asked_words
+from assistant.question import asked_words
 from assistant.reader import Reader
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
@@ -140,19 +140,22 @@ class Composer:
         if not eligible:
             return [], ""
         best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
-        anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask.kind, scored)
+        anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)
         if listed:
             return listed, ""
         return self.sentences(best, scored, ask.text, language, said, most, eligible[0].score), ""
 
-    def _list_anchor(self, best: Scored, kind: Kind, scored: list[Scored]) -> Scored:
+    def _list_anchor(self, best: Scored, ask: AskVector, scored: list[Scored]) -> Scored:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked
         for; else the list whose best three items score highest on average, if that average is
-        within `list_margin` of the best unit (a list answers as a whole, not by one item)."""
-        if self._header(best) or kind != "list":
+        within `list_margin` of the best unit (a list answers as a whole, not by one item). A
+        list under a heading naming what is asked ("Welche Rollen …" – "3.2 Zentrale Rollen")
+        comes first, even before a best unit that introduces another list."""
+        if ask.kind != "list":
             return best
+        asked = set(self.scorer.terms(" ".join(asked_words(ask.text))))
         lists: dict[tuple[int, int], list[Scored]] = {}
         for c in scored:
             if c.unit.kind == "item":
@@ -163,8 +166,14 @@ class Composer:
         def mean3(items: list[Scored]) -> float:
             return sum(c.score for c in items[:3]) / min(3, len(items))
 
-        items = max(lists.values(), key=mean3)
-        return items[0] if mean3(items) >= best.score - self.settings.list_margin else best
+        def named(items: list[Scored]) -> bool:
+            path = items[0].passage.hit.chunk.section_path
+            return bool(asked & set(self.scorer.terms(path[-1] if path else "")))
+
+        items = max(lists.values(), key=lambda items: (named(items), mean3(items)))
+        if named(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):
+            return items[0]
+        return best
 
     @staticmethod
     def _list_start(c: Scored) -> int:

@@ -201,3 +201,17 @@ def test_a_later_part_does_not_lead_with_what_an_earlier_part_said() -> None:
     assert lines[0].startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.")
     assert any(line.startswith("Der geschätzte Wärmebedarf auf Gebäudeebene") for line in lines[1:]), lines
     assert len(lines) == len(set(lines))
+
+
+def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
+    terms = Hit(StoredChunk("dg:1", "Dieser Leitfaden verwendet sie so:\n\n- Datenstrategie: das Zielbild\n\n"
+                            "- Data Governance: der Ordnungsrahmen\n\n- Datenmanagement: die operative Arbeit",
+                            doc_id="dg", title="DG", section_path=("DG", "1.2 Begriffe")), 1.2, dense=0.95)
+    roles = Hit(StoredChunk("dg:2", "Es gibt vier zentrale Funktionen:\n\n- Gesamtverantwortung: die Spitze\n\n"
+                            "- Management: koordiniert\n\n- Gremium: entscheidet\n\n- Plattformbetrieb: betreibt",
+                            doc_id="dg", title="DG", section_path=("DG", "3.2 Zentrale Rollen")), 1.0, dense=0.80)
+    question = "Welche Rollen braucht Data Governance?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, roles]), ask.vector, [ask])).text
+    assert text.startswith("Es gibt vier zentrale Funktionen:") and "- Gremium: entscheidet" in text, text
