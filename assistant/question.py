@@ -13,6 +13,9 @@ from typing import Literal
 
 Kind = Literal["quantity", "time", "person", "contact", "list", "template", "yesno", "definition", "how", "any"]
 
+# English "when" asks a time only as a question word ("When will …"), not as a conjunction
+# ("When we take stock …, what …", "… when we buy software")
+ASKS_WHEN = r"^\s*(?:and\s+)?when\s+(?:will|would|does|do|did|is|are|was|were|can|could|should|must|has|have|had|may)\b"
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     # "Vorlage"/"Muster" alone ask for wording; in a compound (Ratsvorlage, Vertragsmuster) they name a document
     ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|"
@@ -27,7 +30,7 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
                         r"zu welchem zeitpunkt|"
                         r"wie oft|wie häufig|wie lange|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|"
                         r"frist|what year|since when|from when|until when|deadline|how often|how long)\b|"
-                        r"^\s*(?:and\s+)?when\b", re.I)),  # not "… when we buy"
+                        + ASKS_WHEN, re.I)),
     ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|"
                             r"welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
                             r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.question import kind_of
+from assistant.question import ASKS_WHEN, kind_of
 from assistant.ranking import Candidates
 from assistant.settings import RefusalSettings
 
@@ -25,7 +25,7 @@ _QUANTITY = re.compile(
 )
 _TIME = re.compile(
     r"\b(wann|seit wann|bis wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist)|what year|since when|from when|until when)\b"
-    r"|^\s*(?:and\s+)?when\b", re.I  # as in question.py: not the "when" of "… when we buy"
+    r"|" + ASKS_WHEN, re.I
 )
 _PERSON = re.compile(r"\b(wer|wem|wen|who|whom|ansprechpartner\w*|zuständig\w*)\b", re.I)
 _NUMBER = re.compile(r"\d")

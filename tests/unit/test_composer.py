@@ -63,6 +63,7 @@ def test_kinds_and_parts_of_questions() -> None:
     assert kind_of("Aus wie vielen Treffen besteht das Programm?") == "quantity"
     assert kind_of("Which items should I tick off when evaluating a use case?") != "time"  # "when" as a conjunction
     assert kind_of("When does the Data Act apply?") == "time"
+    assert kind_of("When we take stock of our data, what should we check?") != "time"
     asked = parts("Welche Förderquote gibt es bei den Modellprojekten Smart Cities und bis wann muss der Antrag raus?")
     assert [(a.text, a.kind) for a in asked] == [
         ("Welche Förderquote gibt es bei den Modellprojekten Smart Cities?", "quantity"), ("bis wann muss der Antrag raus?", "time")]
