@@ -151,11 +151,12 @@ class Composer:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked
         for; else the list whose best three items score highest on average, if that average is
         within `list_margin` of the best unit (a list answers as a whole, not by one item). A
-        list under a heading naming what is asked ("Welche Rollen …" – "3.2 Zentrale Rollen")
-        comes first, even before a best unit that introduces another list."""
+        list under a heading naming what is asked as a word of its own ("Welche Rollen …" –
+        "3.2 Zentrale Rollen", not "Welche Kriterien …" – "Bewertungskriterien") comes first,
+        even before a best unit that introduces another list."""
         if ask.kind != "list":
             return best
-        asked = set(self.scorer.terms(" ".join(asked_words(ask.text))))
+        asked = self.scorer.word_stems(" ".join(asked_words(ask.text)))
         lists: dict[tuple[int, int], list[Scored]] = {}
         for c in scored:
             if c.unit.kind == "item":
@@ -168,7 +169,7 @@ class Composer:
 
         def named(items: list[Scored]) -> bool:
             path = items[0].passage.hit.chunk.section_path
-            return bool(asked & set(self.scorer.terms(path[-1] if path else "")))
+            return bool(asked & self.scorer.word_stems(path[-1] if path else ""))
 
         items = max(lists.values(), key=lambda items: (named(items), mean3(items)))
         if named(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):

@@ -33,6 +33,11 @@ class EvidenceScorer:
         """Key terms: stems and compound parts, as the keyword index sees them."""
         return self._analyzer()(text)
 
+    def word_stems(self, text: str) -> set[str]:
+        """The stems of a text's whole words (no compound parts: "Bewertungskriterien" is not "Kriterien")."""
+        analyzer = self._analyzer()
+        return {analyzer.stem(w) for w in analyzer.words(text)}
+
     def score(self, question_vector: np.ndarray, question: str, passages: list[Passage]) -> list[ScoredUnit]:
         pairs = [(p, u) for p in passages for u in p.units]
         if not pairs:

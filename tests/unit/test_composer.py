@@ -216,3 +216,14 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
     text = composer.compose(GenerationRequest(question, "de", make_passages([terms, roles]), ask.vector, [ask])).text
     assert text.startswith("Es gibt vier zentrale Funktionen:") and "- Gremium: entscheidet" in text, text
+    # a compound part does not name it: "Kriterien" is not the "Bewertungskriterien" of another list
+    criteria = Hit(StoredChunk("vg:1", "Bewährt haben sich diese Punkte:\n\n- Wirtschaftlichkeit: über die Laufzeit\n\n"
+                               "- Offenheit: Standards und Export\n\n- Eignung: für den Use Case",
+                               doc_id="vg", title="VG", section_path=("VG", "7.1 Bewertungskriterien für Angebote")), 1.0, dense=0.80)
+    question = "Nach welchen Kriterien ordnen wir die Ideen?"
+    ask = AskVector(question, "list", EMBEDDER.embed_queries([question])[0])
+    lexicon = frozenset({"bewertung", "kriterien"})  # so that the keyword analysis splits the compound
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}),
+                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer(lexicon=lexicon)))
+    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, criteria]), ask.vector, [ask])).text
+    assert text.startswith("Dieser Leitfaden verwendet sie so:"), text
