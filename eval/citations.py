@@ -12,26 +12,21 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
-import yaml
-from pydantic import BaseModel
 
 from assistant.answer import AnswerEngine
 from assistant.citations import CitationChecker, Support
 from assistant.passages import make_passages
 from assistant.settings import CitationSettings
 from assistant.types import Hit
+from eval.questions import Labelled, load_labelled
 
 ITEMS = Path(__file__).parent / "citations.yaml"
 TARGETS = {"supported kept": 0.90, "unsupported removed": 0.95}
 
 
-class Item(BaseModel):
-    id: str
-    lang: Literal["de", "en"]
-    split: Literal["dev", "test"]
+class Item(Labelled):
     doc: str
     section: str
     sentence: str
@@ -40,7 +35,7 @@ class Item(BaseModel):
 
 
 def load_items(path: Path | None = None) -> list[Item]:
-    return [Item.model_validate(i) for i in yaml.safe_load((path or ITEMS).read_text(encoding="utf-8"))]
+    return load_labelled(Item, path or ITEMS)
 
 
 @dataclass

@@ -5,23 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
-import yaml
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from assistant.answer import AnswerEngine
 from assistant.conversation import FEATURES, Turn
 from assistant.language import detect_language
-from eval.questions import Expected
+from eval.questions import Expected, Labelled, load_labelled
 
 PAIRS = Path(__file__).parent / "followups.yaml"
 
 
-class Pair(BaseModel):
-    id: str
-    lang: Literal["de", "en"]
-    split: Literal["dev", "test"]
+class Pair(Labelled):
     previous: str
     question: str
     follow_up: bool
@@ -29,7 +24,7 @@ class Pair(BaseModel):
 
 
 def load_pairs(path: Path | None = None) -> list[Pair]:
-    return [Pair.model_validate(item) for item in yaml.safe_load((path or PAIRS).read_text(encoding="utf-8"))]
+    return load_labelled(Pair, path or PAIRS)
 
 
 def pair_features(engine: AnswerEngine, pairs: Sequence[Pair]) -> list[list[float]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, Field
@@ -18,6 +18,20 @@ Kind = Literal[
     "fact", "checklist", "template", "how-to", "multi-document", "multi-part", "vague", "follow-up", "unanswerable"
 ]
 Split = Literal["dev", "test"]
+L = TypeVar("L", bound="Labelled")
+
+
+class Labelled(BaseModel):
+    """A hand-written evaluation item: its id, language and fixed split (dev: tune, test: report)."""
+
+    id: str
+    lang: Literal["de", "en"]
+    split: Split
+
+
+def load_labelled(model: type[L], path: Path) -> list[L]:
+    """The items of one YAML list file."""
+    return [model.model_validate(item) for item in yaml.safe_load(path.read_text(encoding="utf-8")) or []]
 
 
 class Expected(BaseModel):
