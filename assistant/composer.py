@@ -23,6 +23,7 @@ from assistant.question import asked_words
 from assistant.reader import Reader
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
+from ingest.units import with_lead_ins
 
 # a sentence that only points to another document ("Die Checkliste „…“ bildet diese Schritte ab") lists nothing itself
 _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis)\s+„[^“]+“")
@@ -265,7 +266,7 @@ class Composer:
     def _focus(self, c: Scored, ask: str) -> str:
         """Of a list item with several sentences, the one that holds most of the question's terms
         (and the asked-for kind of fact); the item's lead-in ("MPSC: …") stays in front of it."""
-        sentences = split_sentences(c.text)
+        sentences = with_lead_ins(split_sentences(c.text))  # "Nordrhein-Westfalen: Die Geobasisdaten …" is one
         if len(sentences) < 2:
             return c.text
         terms = set(self.scorer.terms(ask))

@@ -54,13 +54,13 @@ def split_units(text: str) -> list[Unit]:
                     cells = " – ".join(c.strip() for c in row.strip().strip("|").split("|"))
                     units.append(Unit("item", clean_markdown(cells), len(units)))
         else:
-            for sentence in _with_lead_ins(split_sentences(clean_markdown(stripped))):
+            for sentence in with_lead_ins(split_sentences(clean_markdown(stripped))):
                 if len(sentence) > 3:
                     units.append(Unit("sentence", sentence, len(units)))
     return units
 
 
-def _with_lead_ins(sentences: list[str]) -> list[str]:
+def with_lead_ins(sentences: list[str]) -> list[str]:
     """A sentence ending on ":" inside a paragraph joined with the sentence it introduces
     ("Sie trifft aber nicht die Entscheidung: Verantwortlich bleibt die Kommune …"); one
     ending its paragraph stays alone, as the header of the list that follows."""

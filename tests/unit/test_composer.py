@@ -172,6 +172,18 @@ def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
     assert first.startswith("Modellprojekte Smart Cities (MPSC) des BMWSB: Die Förderquote wird mit 65 %"), first
 
 
+def test_an_item_whose_first_statement_answers_comes_whole() -> None:
+    item = ("Länder mit offenen 3D-Daten:\n\n- Nordrhein-Westfalen: Die Gebäudemodelle sind seit 2017 offene Daten. "
+            "Sie liegen flächendeckend vor. Die Lizenz ist dl-de/zero-2.0.\n- Bayern: Das LoD2 ist kostenfrei.")
+    passages = make_passages([hit("std:1", item, ("Leitfaden Standards", "7.2 Offene 3D-Gebäudedaten"))])
+    question = "Wo sind die Gebäudemodelle offene Daten?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    text = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask])).text
+    # the lead-in "Nordrhein-Westfalen:" belongs to the first statement, so the item is not cut to it
+    assert "Nordrhein-Westfalen: Die Gebäudemodelle sind seit 2017 offene Daten. Sie liegen" in text, text
+
+
 def _heat_and_privacy() -> tuple[Hit, Hit, list[str]]:
     heat = Hit(StoredChunk("w:1", "Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.",
                            doc_id="w", title="W", section_path=("W", "3.3 Wärmeplanung")), 1.2, dense=0.95)
