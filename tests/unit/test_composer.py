@@ -161,25 +161,25 @@ def test_the_unit_weights_order_the_lines() -> None:
     assert lines[0].startswith("Gefördert werden im Programm DAS") and lines[1].startswith("Die Förderquote im Programm")
 
 
+def compose_from(text: str, section: tuple[str, ...], question: str) -> str:
+    """The default composer's answer to `question` from one passage."""
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), ask.vector, [ask])).text
+
+
 def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
     item = ("Bundesprogramme:\n\n- Modellprojekte Smart Cities (MPSC) des BMWSB: 73 Kommunen in drei Staffeln ab 2019. "
             "Die Förderquote wird mit 65 % angegeben, bei Haushaltsnotlage 90 %.\n- mFUND des BMDV: seit 2016.")
-    passages = make_passages([hit("sit:1", item, ("Sitzungsnotiz", "2.1 Bundesprogramme"))])
-    question = "Welche Förderquote gilt für Modellprojekte Smart Cities?"
-    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    first = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask])).text.split("\n")[0]
+    first = compose_from(item, ("Sitzungsnotiz", "2.1 Bundesprogramme"), "Welche Förderquote gilt für Modellprojekte Smart Cities?")
+    first = first.split("\n")[0]
     assert first.startswith("Modellprojekte Smart Cities (MPSC) des BMWSB: Die Förderquote wird mit 65 %"), first
 
 
 def test_an_item_whose_first_statement_answers_comes_whole() -> None:
     item = ("Länder mit offenen 3D-Daten:\n\n- Nordrhein-Westfalen: Die Gebäudemodelle sind seit 2017 offene Daten. "
             "Sie liegen flächendeckend vor. Die Lizenz ist dl-de/zero-2.0.\n- Bayern: Das LoD2 ist kostenfrei.")
-    passages = make_passages([hit("std:1", item, ("Leitfaden Standards", "7.2 Offene 3D-Gebäudedaten"))])
-    question = "Wo sind die Gebäudemodelle offene Daten?"
-    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    text = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask])).text
+    text = compose_from(item, ("Leitfaden Standards", "7.2 Offene 3D-Gebäudedaten"), "Wo sind die Gebäudemodelle offene Daten?")
     # the lead-in "Nordrhein-Westfalen:" belongs to the first statement, so the item is not cut to it
     assert "Nordrhein-Westfalen: Die Gebäudemodelle sind seit 2017 offene Daten. Sie liegen" in text, text
 
