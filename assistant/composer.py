@@ -2,9 +2,9 @@
 
 For each part of a question it scores the units (sentences, list items, template blocks) of
 the passages with the learned unit weights (assistant/reader.py): the best unit is the first
-line, the next best support it. A later part never leads with what an earlier one said. A list in the
-source comes whole, as a list; a template comes verbatim; a directory entry comes as a
-contact. A few supporting sentences may follow, never a fragment, a question from the source,
+line, the next best support it. A later part never leads with what an earlier one said. A
+list in the source comes whole, as a list; a template comes verbatim; a directory entry comes
+as a contact. A few supporting sentences may follow, never a fragment, a question from the source,
 a raw URL or a fact already said (that one gets its second citation instead).
 """
 
