@@ -179,24 +179,21 @@ class Composer:
 
     @staticmethod
     def _list_start(c: Scored) -> int:
-        units = c.passage.units
-        i = units.index(c.unit)
+        units, i = c.passage.units, c.unit.position
         while i > 0 and units[i - 1].kind == "item":
             i -= 1
         return i
 
     @staticmethod
     def _header(c: Scored) -> bool:
-        units = c.passage.units
-        i = units.index(c.unit)
+        units, i = c.passage.units, c.unit.position
         return c.unit.kind == "sentence" and c.text.endswith(":") and i + 1 < len(units) and units[i + 1].kind == "item"
 
     def whole_list(self, source: Scored, scored: list[Scored]) -> list[Line]:
         """The list `source` belongs to (or introduces), whole, with its header sentence."""
         if not (source.unit.kind == "item" or self._header(source)):
             return []
-        units = source.passage.units
-        i = units.index(source.unit)
+        units, i = source.passage.units, source.unit.position
         start = i + 1 if self._header(source) else i
         while start > 0 and units[start - 1].kind == "item":
             start -= 1

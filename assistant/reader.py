@@ -76,9 +76,9 @@ class Reader:
         known = [h.dense for h in hits.values() if h is not None and h.dense is not None]
         floor = min(known) if known else 0.0  # a passage only the keyword retriever (or another part) found
         low = min((h.score for h in hits.values() if h is not None), default=0.0)
-        positions = [i for p in passages for i in range(len(p.units))]
         rows = []
-        for (p, u), i, sim in zip(pairs, positions, sims, strict=True):
+        for (p, u), sim in zip(pairs, sims, strict=True):
+            i = u.position
             hit = hits[p.n]
             own = set(self.scorer.terms(u.text))
             heading = max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))

@@ -15,6 +15,7 @@ from assistant.types import Answer, Hit
 from eval.metrics import evaluate_runs, ranked_keys
 from eval.questions import Question, fact_matches
 from ingest.chunking import split_sentences
+from ingest.units import with_lead_ins
 
 
 @dataclass
@@ -69,13 +70,8 @@ def first_sentence(text: str) -> str:
     list's header, which end on ":" before their citation marks), cut where the chunker cuts
     sentences ("Art. 35", "z. B." stay whole)."""
     body = [line for line in text.split("\n") if plain(line) and not plain(line).endswith(":")] or [text]
-    pieces = split_sentences(plain(body[0])) or [plain(body[0])]
-    first = pieces[0]
-    for piece in pieces[1:]:  # a lead-in ("LoD1 ist ein Klötzchenmodell:") belongs to what it introduces
-        if not first.endswith(":"):
-            break
-        first = f"{first} {piece}"
-    return first
+    # a lead-in ("LoD1 ist ein Klötzchenmodell:") belongs to what it introduces
+    return (with_lead_ins(split_sentences(plain(body[0]))) or [plain(body[0])])[0]
 
 
 def _given(item: str, answer: str) -> bool:

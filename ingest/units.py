@@ -32,7 +32,7 @@ class Unit:
 
     kind: str  # sentence | item | block
     text: str  # cleaned for display
-    position: int
+    position: int  # its index among the chunk's units (unit vectors are stored as <chunk_id>#<position>)
     numbered: bool = False  # an item of a numbered list ("1. …")
 
 
