@@ -69,6 +69,17 @@ def shown(text: str) -> str:
     return " ".join(text.split()).strip(" ,;")
 
 
+def stated(text: str) -> str:
+    """A unit's statements without the questions it answers ("Braucht die Kommune …? Ein Dokument
+    namens … ist nicht belegt." -> the second sentence); its lead-in ("Kooperationsform: …") stays."""
+    sentences = split_sentences(text)
+    kept = [s for s in sentences if not s.endswith(("?", ":"))]
+    if not kept or not any(s.endswith("?") for s in sentences):
+        return text
+    label = _LABEL.match(sentences[0]) if sentences[0] not in kept else None
+    return (f"{label.group(1)}: " if label else "") + " ".join(kept)
+
+
 def speakable(unit: Unit, text: str) -> bool:
     """May this unit stand as a sentence of an answer? (No question, no bare header, no link line.)"""
     if len(text.split()) < 4 or "?" in text or _WEB.search(unit.text[: len(unit.text) // 2 + 1]):
@@ -83,11 +94,13 @@ def _pieces(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def _near(a: str, b: str) -> bool:
-    """Do two texts state the same fact? (As the hygiene check sees it, sentence by sentence, or
-    one clause of six words or more in common.)"""
+    """Does `b` state a fact `a` already states? (As the hygiene check sees it, sentence by
+    sentence, or one clause of six words or more in common, or `b`'s two or more figures all
+    given in `a` already: "bis zu 50.000 € … 75.000 €" in other words.)"""
     (sa, ca), (sb, cb) = _pieces(a), _pieces(b)
-    return (same_fact(a, b) or any(same_fact(x, y) for x in sa for y in sb)
-            or any(same_fact(x, y) for x in ca for y in cb))
+    figures = set(_FIGURE.findall(b))
+    return ((len(figures) >= 2 and figures <= set(_FIGURE.findall(a))) or same_fact(a, b)
+            or any(same_fact(x, y) for x in sa for y in sb) or any(same_fact(x, y) for x in ca for y in cb))
 
 
 class Composer:
@@ -102,7 +115,7 @@ class Composer:
         """Every unit of the passages, scored for one part of the question, best first."""
         units = self.reader.units(ask, passages)
         scores = zip(units.pairs, self.reader.score(units), strict=True)
-        return sorted((Scored(p, u, float(s), shown(u.text)) for (p, u), s in scores), key=lambda c: -c.score)
+        return sorted((Scored(p, u, float(s), stated(shown(u.text))) for (p, u), s in scores), key=lambda c: -c.score)
 
     def compose(self, request: GenerationRequest) -> Draft:
         lines: list[Line] = []

@@ -161,10 +161,10 @@ def test_the_unit_weights_order_the_lines() -> None:
     assert lines[0].startswith("Gefördert werden im Programm DAS") and lines[1].startswith("Die Förderquote im Programm")
 
 
-def compose_from(text: str, section: tuple[str, ...], question: str) -> str:
-    """The default composer's answer to `question` from one passage."""
+def compose_from(text: str, section: tuple[str, ...], question: str, settings: GeneratorSettings | None = None) -> str:
+    """The composer's answer (default settings unless given) to `question` from one passage."""
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(settings or GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
     return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), ask.vector, [ask])).text
 
 
@@ -239,3 +239,21 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
                         EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer(lexicon=lexicon)))
     text = composer.compose(GenerationRequest(question, "de", make_passages([terms, criteria]), ask.vector, [ask])).text
     assert text.startswith("Dieser Leitfaden verwendet sie so:"), text
+
+
+def test_an_item_that_asks_then_answers_is_quoted_without_its_question() -> None:
+    item = ("Offene Punkte:\n\n- Kooperationsform: Reicht eine Vereinbarung auf Arbeitsebene, oder braucht es einen Zweckverband? "
+            "Welche Form das Landesrecht vorsieht, ist im Einzelfall mit dem Rechtsamt zu prüfen.\n"
+            "- Vergabe: Wird gemeinsam beschafft? Dann ist die Vergabestelle früh einzubinden.")
+    text = compose_from(item, ("Vorlage Kooperation", "1 Offene Punkte"), "Welche Form der Zusammenarbeit ist rechtlich nötig?")
+    first = text.split("\n")[0]
+    assert first.startswith("Kooperationsform: Welche Form das Landesrecht vorsieht, ist im Einzelfall"), text
+    assert not lint(text), lint(text)
+
+
+def test_a_sentence_repeating_the_figures_already_said_is_not_said_again() -> None:
+    text = ("Einzelne Kommunen erhalten im Programm TwinBy bis zu 50.000 €, interkommunale Vorhaben bis zu 75.000 €. "
+            "Der bayerische Höchstbetrag lag allein bei 50.000 €, gemeinsam mit Nachbarn bei 75.000 €.")
+    everything = GeneratorSettings(margin=10.0)  # any sentence may support the first
+    answer = compose_from(text, ("Leitfaden Finanzierung", "4.3 TwinBy"), "Wie viel gibt TwinBy für interkommunale Vorhaben?", everything)
+    assert len(answer.split("\n")) == 1 and answer.count("[1]") == 1, answer
