@@ -2,7 +2,8 @@
 
 For each part of a question it scores the units (sentences, list items, template blocks) of
 the passages with the learned unit weights (assistant/reader.py): the best unit is the first
-line, the next best support it. A later part never leads with what an earlier one said. A
+line, the next best support it. A later part never leads with what an earlier one said, and
+every part's direct answer is placed before any part's support fills the word limit. A
 list in the source comes whole, as a list; a template comes verbatim; a directory entry comes
 as a contact. A few supporting sentences may follow, never a fragment, a question from the source,
 a raw URL or a fact already said (that one gets its second citation instead).
@@ -11,7 +12,7 @@ a raw URL or a fact already said (that one gets its second citation instead).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -61,6 +62,16 @@ class Line:
         return f"{prefix}{self.text} {marks}".rstrip()
 
 
+@dataclass
+class Part:
+    """The answer to one part of the question: its lines, a template's lead-in, and for a brief
+    part its supporting sentences, given everything the answer says (`support`)."""
+
+    lines: list[Line]
+    lead: str = ""
+    support: Callable[[list[Line]], list[Line]] | None = None
+
+
 def shown(text: str) -> str:
     """A unit's text without URLs (links belong to the citation and the source view)."""
     text = URL.sub("", text)
@@ -73,10 +84,14 @@ def stated(text: str) -> str:
     """A unit's statements without the questions it answers ("Braucht die Kommune …? Ein Dokument
     namens … ist nicht belegt." -> the second sentence); its lead-in ("Kooperationsform: …") stays."""
     sentences = split_sentences(text)
-    kept = [s for s in sentences if not s.endswith(("?", ":"))]
-    if not kept or not any(s.endswith("?") for s in sentences):
+    if not any(s.endswith("?") for s in sentences):
         return text
-    label = _LABEL.match(sentences[0]) if sentences[0] not in kept else None
+    # a label stays unless the question it introduces goes: "A: B?" -> nothing of "A:" (but the first)
+    kept = [s for i, s in enumerate(sentences) if not s.endswith("?") and not (
+        s.endswith(":") and i > 0 and (i + 1 == len(sentences) or sentences[i + 1].endswith("?")))]
+    if all(s.endswith(":") for s in kept):
+        return text
+    label = _LABEL.match(sentences[0]) if sentences[0].endswith("?") else None
     return (f"{label.group(1)}: " if label else "") + " ".join(kept)
 
 
@@ -118,15 +133,21 @@ class Composer:
         return sorted((Scored(p, u, float(s), stated(shown(u.text))) for (p, u), s in scores), key=lambda c: -c.score)
 
     def compose(self, request: GenerationRequest) -> Draft:
-        lines: list[Line] = []
         lead = ""
-        per_part = self.settings.max_sentences if len(request.asks) == 1 else max(1, self.settings.max_sentences - 1)
+        brief = len(request.asks) > 1  # every part's direct answer first, then the support that still fits
+        most = self.settings.max_sentences if not brief else max(1, self.settings.max_sentences - 1)
+        answers: list[Part] = []
         for ask in request.asks:
-            part, part_lead = self.answer_ask(ask, request.passages, request.language, lines, per_part)
-            if part_lead and not lead:  # the template comes first, right under its lead-in
-                lead, lines = part_lead, part + lines
+            part = self.answer_ask(ask, request.passages, request.language, [li for a in answers for li in a.lines], most, brief)
+            if part.lead and not lead:  # the template comes first, right under its lead-in
+                lead = part.lead
+                answers.insert(0, part)
             else:
-                lines += part
+                answers.append(part)
+        for k, part in enumerate(answers):
+            if part.support is not None and part.lines:
+                part.lines += part.support([li for j, a in enumerate(answers) if j != k for li in a.lines] + part.lines)
+        lines = [li for a in answers for li in a.lines]
         if not lines:
             return Draft("", refused=True)
         text = "\n".join(line.render() for line in lines)
@@ -134,32 +155,40 @@ class Composer:
         return Draft(text, lead=lead, notes=notes)
 
     def answer_ask(self, ask: AskVector, passages: Sequence[Passage], language: str, said: list[Line],
-                   most: int) -> tuple[list[Line], str]:
-        """The lines answering one part of the question (and a lead-in, for templates)."""
+                   most: int, brief: bool = False) -> Part:
+        """The lines answering one part of the question (and a lead-in, for templates). A brief
+        part gives its direct answer only, and the supporting sentences later, from `support`."""
         scored = self.score(ask, passages)
         if not scored:
-            return [], ""
+            return Part([])
         if ask.kind == "template":
             block = next((c for c in scored if c.unit.kind == "block"), None)
             if block is not None:
                 chunk = block.passage.hit.chunk
                 lead = LEAD["template"][language if language in ("de", "en") else "de"]
-                return [Line(block.text, [block.passage.n], "block")], lead.format(title=chunk.title, heading=chunk.section_path[-1])
+                return Part([Line(block.text, [block.passage.n], "block")], lead.format(title=chunk.title, heading=chunk.section_path[-1]))
         if ask.kind == "contact":
             entry = next((c for c in scored if c.passage.hit.chunk.doc_type == "verzeichnis" and speakable(c.unit, c.text)), None)
             if entry is not None:
-                return self._new(self.contact(entry), said), ""
+                return Part(self._new(self.contact(entry), said))
         eligible = [c for c in scored if (c.unit.kind == "item" or speakable(c.unit, c.text) or self._header(c))
                     and not (ask.kind == "list" and _POINTER.search(c.text))]
         if not eligible:
-            return [], ""
+            return Part([])
         best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
         listed = self._unsaid(listed, said)
         if listed:
-            return listed, ""
-        return self.sentences(best, scored, ask.text, language, said, most, eligible[0].score), ""
+            return Part(listed)
+        top = eligible[0].score
+        if not brief:
+            return Part(self.sentences(best, scored, ask.text, language, said, most, top))
+
+        def support(everything: list[Line]) -> list[Line]:
+            return self.sentences(best, scored, ask.text, language, everything, most, top, first=False)
+
+        return Part(self.sentences(best, scored, ask.text, language, said, 1, top), support=support)
 
     def _list_anchor(self, best: Scored, ask: AskVector, scored: list[Scored]) -> Scored:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked
@@ -249,13 +278,15 @@ class Composer:
         return lines
 
     def sentences(self, best: Scored, scored: list[Scored], ask: str, language: str, said: list[Line], most: int,
-                  top: float) -> list[Line]:
+                  top: float, first: bool = True) -> list[Line]:
         """The direct answer first, then supporting sentences whose score is within `margin` of
-        the best one's (`top`)."""
+        the best one's (`top`); only the supporting ones when `first` is off (the direct answer
+        already stands in `said`)."""
         chosen: list[Line] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
-        for c in [best] + [c for c in scored if c is not best]:
-            if len(chosen) >= most or (c is not best and c.score < top - self.settings.margin):
+        room = most if first else most - 1
+        for c in ([best] if first else []) + [c for c in scored if c is not best]:
+            if len(chosen) >= room or (c is not best and c.score < top - self.settings.margin):
                 break
             if not speakable(c.unit, c.text) or c.unit.kind == "block":
                 continue
@@ -266,7 +297,7 @@ class Composer:
                 if c is best:  # this part's answer was already given (for an earlier part)
                     return []
                 continue
-            text = self._named(c, text, ask, language) if not chosen else text
+            text = self._named(c, text, ask, language) if first and not chosen else text
             if (chosen or said) and words(text) > budget:
                 continue
             chosen.append(Line(text, [c.passage.n]))

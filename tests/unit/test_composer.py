@@ -257,3 +257,20 @@ def test_a_sentence_repeating_the_figures_already_said_is_not_said_again() -> No
     everything = GeneratorSettings(margin=10.0)  # any sentence may support the first
     answer = compose_from(text, ("Leitfaden Finanzierung", "4.3 TwinBy"), "Wie viel gibt TwinBy für interkommunale Vorhaben?", everything)
     assert len(answer.split("\n")) == 1 and answer.count("[1]") == 1, answer
+
+
+def test_every_part_gets_its_direct_answer_before_any_part_gets_support() -> None:
+    heat, privacy, (first, second) = _heat_and_privacy()
+    filler = " ".join(f"Satz {n} über die Wärmeplanung nennt ausführlich Gebäude, Netze, Quartiere, Daten, Szenarien, "
+                      "Fristen, Kosten, Zuständigkeiten und alle Beteiligten der planenden Kommune." for n in range(1, 9))
+    heat = Hit(StoredChunk("w:1", heat.chunk.text + " " + filler, doc_id="w", title="W", section_path=("W", "3.3 Wärmeplanung")),
+               1.2, dense=0.95)
+    own = {"d:1": Hit(privacy.chunk, 2.0, dense=0.97), "w:1": Hit(heat.chunk, 0.5, dense=0.5)}  # the second part's search
+    asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0], found) for q, found in ((first, None), (second, own))]
+    composer = Composer(GeneratorSettings(max_sentences=9, margin=10.0, unit_weights={"similarity": 1.0, "dense": 5.0}),
+                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks[0].vector, asks)
+    text = composer.compose(request).text
+    assert text.startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig."), text
+    assert "Der geschätzte Wärmebedarf auf Gebäudeebene ist ein personenbezogenes Datum." in text, text
+    assert "Satz 1 über" in text and not lint(text), text  # the first part's support fills what room is left
