@@ -58,6 +58,11 @@ def abbreviations(texts: Sequence[str]) -> dict[str, list[str]]:
                 found[short] = words
     return found
 MIN_PART = 5
+# a separable verb's particle closes its clause: "Wie bereiten wir uns … vor?" is "vorbereiten"
+_PARTICLES = frozenset({"ab", "an", "auf", "aus", "bei", "dar", "ein", "fest", "fort", "her", "hin", "los", "mit", "nach",
+                        "vor", "weg", "zu", "zurück", "zusammen"})
+_CLAUSE = re.compile(r"[.,;:!?()\u2013\u201e\u201c\"]")
+_VERB_ENDINGS = ("en", "et", "est", "st", "t", "e", "n", "")
 ANALYSED_CACHE = 8192  # analysed texts kept per analyzer (headings, questions)
 
 
@@ -95,7 +100,9 @@ class Analyzer:
     """German analysis for BM25: lower case, stop words out, compounds split, Snowball stems.
 
     Hyphenated words give their parts; with a lexicon (the corpus' own vocabulary), closed
-    compounds give their parts too, so "Geodateninfrastruktur" meets "Infrastruktur für Geodaten".
+    compounds give their parts too, so "Geodateninfrastruktur" meets "Infrastruktur für Geodaten",
+    and a separable verb split in the sentence gives its joined stem, so "Wie fangen wir an?"
+    meets "Am Anfang".
     """
 
     def __init__(self, language: str = "german", lexicon: frozenset[str] | None = None) -> None:
@@ -104,6 +111,7 @@ class Analyzer:
         self._stem = _stemmer(language).stemWord
         self._stop = _stopwords(language) | _stopwords("english")
         self._parts: dict[str, list[str]] = {}
+        self._known: frozenset[str] | None = None  # stems of the lexicon's words
         # a query analyses the same headings and questions many times (`share`, `coverage`, `profile`)
         self._cached = lru_cache(maxsize=ANALYSED_CACHE)(self._tokens)
 
@@ -137,7 +145,26 @@ class Analyzer:
         for word in self.words(text):
             tokens.append(self._stem(word))
             tokens.extend(self._stem(p) for p in self.parts(word))
-        return tuple(tokens)
+        return tuple(tokens + self.separable(text))
+
+    def separable(self, text: str) -> list[str]:
+        """Stems of separable verbs split in the sentence ("greift … auf" -> "aufgreif", "fangen …
+        an" -> "anfang"), when the corpus' vocabulary knows the joined stem ("Anfang", "aufgreifen")."""
+        if self.lexicon is None:
+            return []
+        if self._known is None:
+            self._known = frozenset(self._stem(w) for w in self.lexicon)
+        joined: list[str] = []
+        for clause in _CLAUSE.split(text):
+            words = clause.split()
+            if len(words) < 3 or words[-1] not in _PARTICLES:
+                continue
+            for word in words[:-1]:
+                if not (word.isalpha() and word.islower()):  # a verb, not a noun
+                    continue
+                roots = [word[: len(word) - len(e)] for e in _VERB_ENDINGS if word.endswith(e) and len(word) - len(e) >= 3]
+                joined.extend(next(([s] for s in (self._stem(words[-1] + r) for r in roots) if s in self._known), []))
+        return joined
 
     def vocabulary(self, texts: Sequence[str]) -> frozenset[str]:
         """The lexicon for compound splitting: every non-stop word of 4+ letters in the texts."""
@@ -362,7 +389,7 @@ class BM25Index:
 def keyword_identity(settings: KeywordSettings) -> str:
     """Everything that decides how the saved keyword index was built."""
     parts = f"snowball-{settings.language}{'+decompound' if settings.decompound else ''}"
-    return f"{parts}|k1={settings.bm25_k1:g}|b={settings.bm25_b:g}|v3"
+    return f"{parts}|k1={settings.bm25_k1:g}|b={settings.bm25_b:g}|v4"  # v4: separable verbs joined
 
 
 def _read_current(directory: Path, name: str) -> dict[str, Any] | None:

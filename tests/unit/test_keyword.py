@@ -97,3 +97,15 @@ def test_decompound_lexicon_is_persisted(tmp_path: Path) -> None:
     loaded = BM25Index.load(tmp_path, KeywordSettings())
     assert loaded is not None and loaded.analyzer.lexicon == index.analyzer.lexicon
     assert {h.chunk_id for h in loaded.search("Geodateninfrastruktur", 2)} == {"a", "b"}
+
+
+def test_a_separable_verb_split_in_the_question_finds_its_joined_form() -> None:
+    texts = ["Die Vorbereitung auf die Termine im Programm.", "Termine und Orte im Programm.", "Aufgegriffen wird der Bedarf."]
+    index = BM25Index.build(Analyzer(), chunks(texts, ids=["prepare", "dates", "other"]), KeywordSettings())
+    hits = index.search("Wie bereiten wir uns auf einen Termin vor?", 3)
+    assert hits[0].chunk_id == "prepare", hits
+    analyzer = index.analyzer
+    assert "vorbereit" in analyzer("Wie bereiten wir uns auf einen Termin vor?")
+    # only a joined stem the corpus knows, and only from a lower-case word before the clause's closing particle
+    assert analyzer.separable("Wir nehmen den Termin vor.") == []
+    assert analyzer.separable("Vor dem Termin bereiten wir uns gut vor") == ["vorbereit"]
