@@ -153,7 +153,8 @@ class AnswerEngine:
         asks = parts(question)
         k = self.settings.retrieval.passages
         if len(asks) == 1:
-            return [AskVector(question, asks[0].kind, retrieval.vector)], with_form(retrieval.fused, asks[0].kind, k)
+            passages = self._with_overview(with_form(retrieval.fused, asks[0].kind, k), retrieval.fused)
+            return [AskVector(question, asks[0].kind, retrieval.vector)], passages
         # a later part ("… und welche Versionen gibt es?") is searched with the part before it as context
         vectors = self.index.embedder.embed_queries([a.text if i == 0 else f"{a.text} {asks[i - 1].text}" for i, a in enumerate(asks)])
         found = [self._retrieve(a.text, language, filters, v).fused for a, v in zip(asks, vectors, strict=True)]
@@ -164,6 +165,24 @@ class AnswerEngine:
                     hits.setdefault(f[rank].chunk.chunk_id, f[rank])
         return ([AskVector(a.text, a.kind, v, {h.chunk.chunk_id: h for h in f}) for a, v, f in zip(asks, vectors, found, strict=True)],
                 list(hits.values()))
+
+    def _with_overview(self, hits: list[Hit], fused: Sequence[Hit]) -> list[Hit]:
+        """The hits, and the opening chunk of a section two or more retrieved subsections belong
+        to, if it is not among them yet: "3.3 Schritt 2 …" and "3.6 Schritt 5 …" bring the
+        overview of all five steps that opens "3 Schritte zum Start"."""
+        sections: dict[tuple[str, tuple[str, ...]], list[Hit]] = {}
+        for hit in fused:
+            parent = tuple(hit.chunk.section_path[:-1])
+            if len(parent) >= 2:  # below a section, not just below the document's title
+                sections.setdefault((hit.chunk.doc_id, parent), []).append(hit)
+        hits = list(hits)
+        for (doc_id, parent), below in sections.items():
+            if len({h.chunk.section_path for h in below}) < 2:
+                continue
+            opening = next((c for c in self.index.store.document(doc_id) if tuple(c.section_path[: len(parent)]) == parent), None)
+            if opening is not None and opening.chunk_id not in {h.chunk.chunk_id for h in hits}:
+                hits.append(Hit(opening, below[0].score, dense=below[0].dense, keyword=below[0].keyword))
+        return hits
 
     def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:
         """Retrieval, the follow-up and refusal decisions, the parts and passages of a question."""

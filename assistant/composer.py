@@ -20,7 +20,7 @@ from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
 from assistant.passages import Passage, Unit
-from assistant.question import asked_words
+from assistant.question import asked_words, asks_steps
 from assistant.reader import Reader
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
@@ -214,8 +214,13 @@ class Composer:
             path = items[0].passage.hit.chunk.section_path
             return bool(asked & self.scorer.word_stems(path[-1] if path else ""))
 
-        items = max(lists.values(), key=lambda items: (named(items), mean3(items)))
-        if named(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):
+        steps = asks_steps(ask.text)
+
+        def ordered(items: list[Scored]) -> bool:  # steps are asked for, and the list numbers them
+            return steps and items[0].unit.numbered
+
+        items = max(lists.values(), key=lambda items: (named(items), ordered(items), mean3(items)))
+        if named(items) or ordered(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):
             return items[0]
         return best
 

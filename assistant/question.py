@@ -16,6 +16,10 @@ Kind = Literal["quantity", "time", "person", "contact", "list", "template", "yes
 # English "when" asks a time only as a question word ("When will …"), not as a conjunction
 # ("When we take stock …, what …", "… when we buy software")
 ASKS_WHEN = r"^\s*(?:and\s+)?when\s+(?:will|would|does|do|did|is|are|was|were|can|could|should|must|has|have|had|may)\b"
+# a list of steps: how to start or proceed, in which steps, how something runs
+_STEPS = (r"schritte?n?|in welchen schritten|wie läuft .{0,40}ab|steps|"
+          r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
+          r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)")
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     # "Vorlage"/"Muster" alone ask for wording; in a compound (Ratsvorlage, Vertragsmuster) they name a document
     ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|"
@@ -34,11 +38,9 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|"
                             r"welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
                             r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),
-    ("list", re.compile(r"\b(schritte?n?|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
+    ("list", re.compile(rf"\b({_STEPS}|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
                         r"was muss (?:in|alles)|was gehört (?:in|dazu)|welche .{0,40}(?:gibt es|braucht|nennt|sind)|"
-                        r"wie läuft .{0,40}ab|in welchen schritten|abhaken|steps|roles|items|checklist|"
-                        r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
-                        r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)|"
+                        r"abhaken|roles|items|checklist|"
                         r"was (?:sollten|müssen|sollen) (?:wir|ich) .{0,40}(?:prüfen|beachten|abhaken|klären)|"
                         r"what (?:must|should) (?:go|be) in|what (?:should|must|do) (?:we|i) check|"
                         r"which .{0,30}(?:are there|exist))\b", re.I)),
@@ -67,6 +69,11 @@ class Ask:
 def kind_of(text: str) -> Kind:
     """The first kind whose cue the text holds (template and contact cues win over the rest)."""
     return next((kind for kind, pattern in _PATTERNS if pattern.search(text)), "any")
+
+
+def asks_steps(text: str) -> bool:
+    """Does the text ask for steps in order ("Wie fangen wir an?", "Wie läuft eine DSFA ab?")?"""
+    return bool(re.search(rf"\b(?:{_STEPS})\b", text, re.I))
 
 
 def parts(question: str) -> list[Ask]:

@@ -62,12 +62,8 @@ def test_funding_rate_comes_first_with_its_programme(lotse_server: str, context)
         ("Was muss in eine Datenschutz-Folgenabschätzung?", ["Risiken", "Maßnahmen"], "antwort-dsfa-schritte"),
         ("Welche Rollen braucht Data Governance?", ["Strategische Gesamtverantwortung", "Plattformbetrieb"],
          "antwort-data-governance-rollen"),
-        pytest.param(
-            "Gemeinde mit 8.000 Einwohnern – wie anfangen?", ["Bestandsaufnahme", "Pilot"], "antwort-wie-anfangen",
-            # known miss: retrieval ranks heat-planning passages ("100.000 Einwohnern") above "3.1 Überblick
-            # über den Einführungspfad"; strict, so the test says when it starts to pass
-            marks=pytest.mark.xfail(reason="Einführungspfad (3.1) not among the passages yet", strict=True),
-        ),
+        # "3.3 Schritt 2 …" and "3.6 Schritt 5 …" bring the overview that opens their section
+        ("Gemeinde mit 8.000 Einwohnern – wie anfangen?", ["Bestandsaufnahme", "Pilot"], "antwort-wie-anfangen"),
     ],
 )
 def test_list_answers_come_whole_as_lists(lotse_server: str, context, question: str, expected: list[str], name: str) -> None:  # type: ignore[no-untyped-def]

@@ -101,3 +101,15 @@ def test_compound_splitting_on_the_real_corpus(corpus_engine: AnswerEngine) -> N
     texts = {s.chunk_id: s.text for s in corpus_engine.index.store.get([h.chunk_id for h in hits])}
     joined_only = [cid for cid, text in texts.items() if "Geodateninfrastruktur" in text and "Infrastruktur für Geodaten" not in text]
     assert joined_only, "the split form must find chunks that only use the compound"
+
+
+def test_two_retrieved_subsections_bring_the_overview_opening_their_section(corpus_engine: AnswerEngine) -> None:
+    """Issue example: "… wie anfangen?" retrieves single steps ("3.6 Schritt 5 …") among heat-planning
+    passages; the overview of all five steps that opens "3 Schritte zum Start" joins the passages,
+    and a question for steps gets that numbered list whole."""
+    prepared = corpus_engine.prepare("Gemeinde mit 8.000 Einwohnern – wie anfangen?")
+    sections = [p.hit.chunk.section_path for p in prepared.passages]
+    assert any(path[-1].startswith("3.1 Überblick über den Einführungspfad") for path in sections), sections
+    answer = corpus_engine.complete(prepared)
+    items = [line for line in answer.text.split("\n") if line.startswith("- ")]
+    assert len(items) == 5 and "Bestandsaufnahme von GDI, Daten und IT" in items[1], answer.text

@@ -274,3 +274,22 @@ def test_every_part_gets_its_direct_answer_before_any_part_gets_support() -> Non
     assert text.startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig."), text
     assert "Der geschätzte Wärmebedarf auf Gebäudeebene ist ein personenbezogenes Datum." in text, text
     assert "Satz 1 über" in text and not lint(text), text  # the first part's support fills what room is left
+
+
+def test_a_question_for_steps_gets_the_numbered_list() -> None:
+    checks = Hit(StoredChunk("v:1", "Legen Sie zu Projektbeginn fest:\n\n- welche Kosten nach dem Start bleiben\n\n"
+                             "- welche Rollen zum Start gebraucht werden\n\n- welche Daten zum Start gepflegt werden",
+                             doc_id="v", title="V", section_path=("V", "8.2 Verstetigung von Anfang an")), 1.2, dense=0.95)
+    path = Hit(StoredChunk("e:1", "Der Leitfaden empfiehlt einen Einführungspfad in drei Schritten:\n\n1. Ziel festlegen\n\n"
+                           "2. Bestand aufnehmen\n\n3. Pilot umsetzen", doc_id="e", title="E", section_path=("E", "3.1 Überblick")),
+               1.0, dense=0.80)
+    question = "Wie fangen wir mit dem Start an?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), ask.vector, [ask])).text
+    assert text.startswith("Der Leitfaden empfiehlt einen Einführungspfad in drei Schritten:") and "- Pilot umsetzen" in text, text
+    # asked for what to settle, not for steps, the better-scored list stays first
+    question = "Was legen wir zum Start fest?"
+    ask = AskVector(question, "list", EMBEDDER.embed_queries([question])[0])
+    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), ask.vector, [ask])).text
+    assert text.startswith("Legen Sie zu Projektbeginn fest:"), text
