@@ -179,7 +179,7 @@ class AnswerEngine:
         for (doc_id, parent), below in sections.items():
             if len({h.chunk.section_path for h in below}) < 2:
                 continue
-            opening = next((c for c in self.index.store.document(doc_id) if tuple(c.section_path[: len(parent)]) == parent), None)
+            opening = self.index.store.opening(doc_id, parent)
             if opening is not None and opening.chunk_id not in {h.chunk.chunk_id for h in hits}:
                 hits.append(Hit(opening, below[0].score, dense=below[0].dense, keyword=below[0].keyword))
         return hits

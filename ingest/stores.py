@@ -230,6 +230,7 @@ class ChromaStore:
             name=name, embedding_function=None, configuration={"hnsw": HNSW}
         )
         self._records: OrderedDict[str, StoredChunk] = OrderedDict()
+        self._outlines: dict[str, list[tuple[tuple[str, ...], str]]] = {}  # doc_id -> (section path, chunk id) in order
         self._record_cache = record_cache
         self._lock = threading.Lock()
 
@@ -246,6 +247,7 @@ class ChromaStore:
         """Drop the cached chunk records (after the collection changed)."""
         with self._lock:
             self._records.clear()
+            self._outlines.clear()
 
     def upsert(self, chunks: Sequence[StoredChunk], vectors: Vector) -> None:
         self._drop([c.chunk_id for c in chunks])
@@ -296,6 +298,20 @@ class ChromaStore:
             for cid, meta, text in zip(page["ids"], page["metadatas"] or [], page["documents"] or [], strict=False)
         ]
         return sorted(chunks, key=lambda c: c.position)
+
+    def opening(self, doc_id: str, section: Sequence[str]) -> StoredChunk | None:
+        """The first chunk of a section (its path a prefix of the chunk's path), in reading order;
+        each document's outline is read once and cached until `forget`."""
+        with self._lock:
+            outline = self._outlines.get(doc_id)
+        if outline is None:
+            page = self._collection.get(where={"doc_id": doc_id}, include=["metadatas"])
+            records = [from_metadata(cid, "", meta) for cid, meta in zip(page["ids"], page["metadatas"] or [], strict=False)]
+            outline = [(c.section_path, c.chunk_id) for c in sorted(records, key=lambda c: c.position)]
+            with self._lock:
+                self._outlines[doc_id] = outline
+        first = next((cid for path, cid in outline if tuple(path[: len(section)]) == tuple(section)), None)
+        return next(iter(self.get([first])), None) if first is not None else None
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
         """The stored chunks of these ids (missing ids are left out); records are cached until
