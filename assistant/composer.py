@@ -130,7 +130,8 @@ class Composer:
         """Every unit of the passages, scored for one part of the question, best first."""
         units = self.reader.units(ask, passages)
         scores = zip(units.pairs, self.reader.score(units), strict=True)
-        return sorted((Scored(p, u, float(s), stated(shown(u.text))) for (p, u), s in scores), key=lambda c: -c.score)
+        return sorted((Scored(p, u, float(s), shown(u.text) if u.kind == "block" else stated(shown(u.text)))  # a block is verbatim
+                       for (p, u), s in scores), key=lambda c: -c.score)
 
     def compose(self, request: GenerationRequest) -> Draft:
         lead = ""

@@ -293,3 +293,9 @@ def test_a_question_for_steps_gets_the_numbered_list() -> None:
     ask = AskVector(question, "list", EMBEDDER.embed_queries([question])[0])
     text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), ask.vector, [ask])).text
     assert text.startswith("Legen Sie zu Projektbeginn fest:"), text
+
+
+def test_a_template_block_asking_a_question_stays_verbatim() -> None:
+    block = "Für die Auswertung:\n\n> Soll der Use Case dauerhaft betrieben werden? Zutreffendes ankreuzen: [ja/nein]"
+    text = compose_from(block, ("Vorlage Projektsteckbrief", "2.14 Entscheidung"), "Gibt es einen Textbaustein für die Entscheidung?")
+    assert text == "> Soll der Use Case dauerhaft betrieben werden? Zutreffendes ankreuzen: [ja/nein] [1]", text
