@@ -153,7 +153,7 @@ class AnswerEngine:
         asks = parts(question)
         k = self.settings.retrieval.passages
         if len(asks) == 1:
-            passages = self._with_overview(with_form(retrieval.fused, asks[0].kind, k), retrieval.fused)
+            passages = self._with_overview(with_form(retrieval.fused, asks[0].kind, k), retrieval.fused, filters or Filters())
             return [AskVector(question, asks[0].kind, retrieval.vector)], passages
         # a later part ("… und welche Versionen gibt es?") is searched with the part before it as context
         vectors = self.index.embedder.embed_queries([a.text if i == 0 else f"{a.text} {asks[i - 1].text}" for i, a in enumerate(asks)])
@@ -166,7 +166,7 @@ class AnswerEngine:
         return ([AskVector(a.text, a.kind, v, {h.chunk.chunk_id: h for h in f}) for a, v, f in zip(asks, vectors, found, strict=True)],
                 list(hits.values()))
 
-    def _with_overview(self, hits: list[Hit], fused: Sequence[Hit]) -> list[Hit]:
+    def _with_overview(self, hits: list[Hit], fused: Sequence[Hit], filters: Filters) -> list[Hit]:
         """The hits, and the opening chunk of a section two or more retrieved subsections belong
         to, if it is not among them yet: "3.3 Schritt 2 …" and "3.6 Schritt 5 …" bring the
         overview of all five steps that opens "3 Schritte zum Start"."""
@@ -180,7 +180,7 @@ class AnswerEngine:
             if len({h.chunk.section_path for h in below}) < 2:
                 continue
             opening = self.index.store.opening(doc_id, parent)
-            if opening is not None and opening.chunk_id not in {h.chunk.chunk_id for h in hits}:
+            if opening is not None and filters.allows(opening) and opening.chunk_id not in {h.chunk.chunk_id for h in hits}:
                 hits.append(Hit(opening, below[0].score, dense=below[0].dense, keyword=below[0].keyword))
         return hits
 

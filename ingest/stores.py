@@ -273,6 +273,7 @@ class ChromaStore:
         with self._lock:
             for i in ids:
                 self._records.pop(i, None)
+            self._outlines.clear()
 
     def count(self) -> int:
         return int(self._collection.count())
