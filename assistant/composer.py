@@ -72,6 +72,7 @@ class Part:
     support: Callable[[list[Line]], list[Line]] | None = None
 
 
+@lru_cache(maxsize=8192)  # every question's units, again and again
 def shown(text: str) -> str:
     """A unit's text without URLs (links belong to the citation and the source view)."""
     text = URL.sub("", text)
@@ -80,6 +81,7 @@ def shown(text: str) -> str:
     return " ".join(text.split()).strip(" ,;")
 
 
+@lru_cache(maxsize=8192)
 def stated(text: str) -> str:
     """A unit's statements without the questions it answers ("Braucht die Kommune …? Ein Dokument
     namens … ist nicht belegt." -> the second sentence); its lead-in ("Kooperationsform: …") stays."""
@@ -103,18 +105,18 @@ def speakable(unit: Unit, text: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _pieces(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A text's sentences, and its clauses of six words or more."""
-    return tuple(sentences_of(text) or [text]), tuple(c for c in re.split(r";\s|\s–\s", text) if len(c.split()) >= 6)
+def _pieces(text: str) -> tuple[tuple[str, ...], tuple[str, ...], frozenset[str]]:
+    """A text's sentences, its clauses of six words or more, and its figures."""
+    return (tuple(sentences_of(text) or [text]), tuple(c for c in re.split(r";\s|\s–\s", text) if len(c.split()) >= 6),
+            frozenset(_FIGURE.findall(text)))
 
 
 def _near(a: str, b: str) -> bool:
     """Does `b` state a fact `a` already states? (As the hygiene check sees it, sentence by
     sentence, or one clause of six words or more in common, or `b`'s two or more figures all
     given in `a` already: "bis zu 50.000 € … 75.000 €" in other words.)"""
-    (sa, ca), (sb, cb) = _pieces(a), _pieces(b)
-    figures = set(_FIGURE.findall(b))
-    return ((len(figures) >= 2 and figures <= set(_FIGURE.findall(a))) or same_fact(a, b)
+    (sa, ca, fa), (sb, cb, fb) = _pieces(a), _pieces(b)
+    return ((len(fb) >= 2 and fb <= fa) or same_fact(a, b)
             or any(same_fact(x, y) for x in sa for y in sb) or any(same_fact(x, y) for x in ca for y in cb))
 
 

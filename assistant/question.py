@@ -20,6 +20,7 @@ ASKS_WHEN = r"^\s*(?:and\s+)?when\s+(?:will|would|does|do|did|is|are|was|were|ca
 _STEPS = (r"schritte?n?|in welchen schritten|wie läuft .{0,40}ab|steps|"
           r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
           r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)")
+_ASKS_STEPS = re.compile(rf"\b(?:{_STEPS})\b", re.I)
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     # "Vorlage"/"Muster" alone ask for wording; in a compound (Ratsvorlage, Vertragsmuster) they name a document
     ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|"
@@ -73,7 +74,7 @@ def kind_of(text: str) -> Kind:
 
 def asks_steps(text: str) -> bool:
     """Does the text ask for steps in order ("Wie fangen wir an?", "Wie läuft eine DSFA ab?")?"""
-    return bool(re.search(rf"\b(?:{_STEPS})\b", text, re.I))
+    return bool(_ASKS_STEPS.search(text))
 
 
 def parts(question: str) -> list[Ask]:
