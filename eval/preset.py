@@ -87,8 +87,8 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
     follow_ups, follow_report = _follow_ups(tuned_engine)
     citations, citation_report = calibrate_citations(tuned_engine, load_items())
     chosen = chosen.model_copy(update={"citations": citations})
-    lead, lead_report = tune_reader(AnswerEngine(chosen, engine.index), questions)
-    generator = chosen.generator.model_copy(update={"unit_weights": lead})
+    unit_weights, unit_report = tune_reader(AnswerEngine(chosen, engine.index), questions)
+    generator = chosen.generator.model_copy(update={"unit_weights": unit_weights})
     composer, composer_report = tune_composer(AnswerEngine(chosen.model_copy(update={"generator": generator}), engine.index), questions)
     values = {
         "retrieval": best.settings.model_dump(include=set(RETRIEVAL_FIELDS)),
@@ -97,10 +97,10 @@ def run_tuning(settings: Settings, engine: AnswerEngine, questions: Sequence[Que
         ),
         "conversation": follow_ups.model_dump(include={"weights", "bias", "threshold"}),
         "citations": citations.model_dump(include=set(CITATION_GRID)),
-        "generator": {**composer, "unit_weights": lead},
+        "generator": {**composer, "unit_weights": unit_weights},
     }
     return TuningResult(values, retrieval_table(by_group, variants), _refusal_report(table, chosen), follow_report,
-                        citation_report, best.strategy, composer, composer_report, lead, lead_report)
+                        citation_report, best.strategy, composer, composer_report, unit_weights, unit_report)
 
 
 def replace_section(text: str, section: str) -> str:
