@@ -4,8 +4,9 @@ For each part of a question it scores the units (sentences, list items, template
 the passages with the learned unit weights (assistant/reader.py): the best unit is the first
 line, the next best support it. A later part never leads with what an earlier one said, and
 every part's direct answer is placed before any part's support fills the word limit. A
-list in the source comes whole, as a list; a template comes verbatim; a directory entry comes
-as a contact. A few supporting sentences may follow, never a fragment, a question from the source,
+list in the source comes whole, as a list (also when the best units are all items of one
+list: then its best item leads); a template comes verbatim; a directory entry comes as a
+contact. A few supporting sentences may follow, never a fragment, a question from the source,
 a raw URL or a fact already said (that one gets its second citation instead).
 """
 
@@ -180,7 +181,10 @@ class Composer:
             return Part([])
         best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
-        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" else []
+        gathered = ask.kind != "list" and not self._header(anchor) and self._gathered(best, eligible)
+        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" or gathered else []
+        if gathered:  # its best item is the direct answer, the rest of the list follows
+            listed = [Line(self._focus(best, ask.text), [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
         listed = self._unsaid(listed, said)
         if listed:
             return Part(listed)
@@ -198,8 +202,9 @@ class Composer:
         for; else the list whose best three items score highest on average, if that average is
         within `list_margin` of the best unit (a list answers as a whole, not by one item). A
         list under a heading naming what is asked as a word of its own ("Welche Rollen …" –
-        "3.2 Zentrale Rollen", not "Welche Kriterien …" – "Bewertungskriterien") comes first,
-        even before a best unit that introduces another list."""
+        "3.2 Zentrale Rollen", not "Welche Kriterien …" – "Bewertungskriterien"), or under a
+        heading the question names whole ("Was sollte zu Organisation und Rollen geklärt sein?" –
+        "3 Organisation und Rollen"), comes first, even before a best unit that introduces another list."""
         if ask.kind != "list":
             return best
         asked = self.scorer.word_stems(" ".join(asked_words(ask.text)))
@@ -213,9 +218,12 @@ class Composer:
         def mean3(items: list[Scored]) -> float:
             return sum(c.score for c in items[:3]) / min(3, len(items))
 
+        question = self.scorer.word_stems(ask.text)
+
         def named(items: list[Scored]) -> bool:
             path = items[0].passage.hit.chunk.section_path
-            return bool(asked & self.scorer.word_stems(path[-1] if path else ""))
+            heading = self.scorer.word_stems(re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else "")
+            return bool(asked & heading) or (bool(heading) and heading <= question)
 
         steps = asks_steps(ask.text)
 
@@ -226,6 +234,13 @@ class Composer:
         if named(items) or ordered(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):
             return items[0]
         return best
+
+    def _gathered(self, best: Scored, eligible: list[Scored]) -> bool:
+        """Are the best units all items of one list? (Then the list answers, not its items one by one.)"""
+        start = self._list_start(best)
+        return best.unit.kind == "item" and all(
+            c.unit.kind == "item" and c.passage is best.passage and self._list_start(c) == start
+            for c in eligible[: self.settings.gather])
 
     @staticmethod
     def _list_start(c: Scored) -> int:

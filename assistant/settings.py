@@ -124,6 +124,10 @@ class GeneratorSettings(BaseModel):
         0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
         "when that mean is within this of the best unit.",
     )
+    gather: int = Field(
+        3, ge=2, description="Extractive: when this many best units are all items of one list, the list answers "
+        "(after its best item, as the direct answer); chosen on own-dev among 2, 3, 4 and 6.",
+    )
     unit_weights: dict[str, float] = Field(
         default_factory=lambda: {"similarity": 1.0, "overlap": 0.15, "asked": 0.1, "heading": 0.1, "form": 0.05, "rank": -0.01},
         description="Extractive: a unit's score is the sum of these weights times its features ("

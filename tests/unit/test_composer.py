@@ -241,6 +241,40 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
     assert text.startswith("Dieser Leitfaden verwendet sie so:"), text
 
 
+def test_a_list_under_a_heading_the_question_names_whole_comes_first() -> None:
+    support = Hit(StoredChunk("c:6", "Vor dem Start sichern:\n\n- Personal im Kernteam mit Zeitanteilen\n\n"
+                              "- Finanzierung des Pilots\n\n- Betrieb nach dem Pilot", doc_id="c", title="C",
+                              section_path=("C", "6 Ressourcen und Betrieb")), 1.2, dense=0.95)
+    roles = Hit(StoredChunk("c:3", "Vor dem Start klären:\n\n- Koordinierende Stelle festgelegt\n\n"
+                            "- Kernteam gebildet\n\n- Eskalationsweg geklärt", doc_id="c", title="C",
+                            section_path=("C", "3 Organisation und Rollen")), 1.0, dense=0.80)
+    question = "Was sollte zu Organisation und Rollen geklärt sein, bevor wir starten?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    text = composer.compose(GenerationRequest(question, "de", make_passages([support, roles]), ask.vector, [ask])).text
+    assert text.startswith("Vor dem Start klären:") and "- Eskalationsweg geklärt" in text, text
+
+
+def test_when_the_best_units_are_items_of_one_list_the_list_follows_the_best_one() -> None:
+    data = ("Geobasisdaten:\n\n- Liegenschaftskataster (ALKIS) erfasst\n\n- Topographie (ATKIS) geprüft\n\n"
+            "- Orthophotos mit Aufnahmejahr notiert\n\n- Open-Data-Status der Geobasisdaten des Landes geprüft")
+    question = "Welche Geobasisdaten gehören in die Bestandsaufnahme?"
+    assert kind_of(question) != "list"
+    text = compose_from(data, ("Checkliste Daten", "3 Geobasisdaten"), question,
+                        GeneratorSettings(unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
+    lines = text.split("\n")
+    assert lines[0] == "Open-Data-Status der Geobasisdaten des Landes geprüft [1]", text
+    assert lines[1:] == ["Geobasisdaten: [1]", "- Liegenschaftskataster (ALKIS) erfasst [1]", "- Topographie (ATKIS) geprüft [1]",
+                         "- Orthophotos mit Aufnahmejahr notiert [1]"], text
+    assert not lint(text), lint(text)
+    # with fewer best items than `gather`, the items stay sentences of their own
+    text = compose_from(data, ("Checkliste Daten", "3 Geobasisdaten"), question,
+                        GeneratorSettings(gather=6, margin=10.0, max_sentences=6,
+                                          unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
+    lines = text.split("\n")
+    assert len(lines) > 1 and not any(line.startswith(("- ", "Geobasisdaten:")) for line in lines), text
+
+
 def test_an_item_that_asks_then_answers_is_quoted_without_its_question() -> None:
     item = ("Offene Punkte:\n\n- Kooperationsform: Reicht eine Vereinbarung auf Arbeitsebene, oder braucht es einen Zweckverband? "
             "Welche Form das Landesrecht vorsieht, ist im Einzelfall mit dem Rechtsamt zu prüfen.\n"
