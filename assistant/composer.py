@@ -199,12 +199,12 @@ class Composer:
 
     def _list_anchor(self, best: Scored, ask: AskVector, scored: list[Scored]) -> Scored:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked
-        for; else the list whose best three items score highest on average, if that average is
-        within `list_margin` of the best unit (a list answers as a whole, not by one item). A
-        list under a heading naming what is asked as a word of its own ("Welche Rollen …" –
-        "3.2 Zentrale Rollen", not "Welche Kriterien …" – "Bewertungskriterien"), or under a
-        heading the question names whole ("Was sollte zu Organisation und Rollen geklärt sein?" –
-        "3 Organisation und Rollen"), comes first, even before a best unit that introduces another list."""
+        for; else the list whose best three items score highest on average (a list answers as a
+        whole, not by one item). A list under a heading naming what is asked as a word of its
+        own ("Welche Rollen …" – "3.2 Zentrale Rollen", not "Welche Kriterien …" –
+        "Bewertungskriterien"), or under a heading the question names whole ("Was sollte zu
+        Organisation und Rollen geklärt sein?" – "3 Organisation und Rollen"), or numbered when
+        steps are asked for, comes first, even before a best unit that introduces another list."""
         if ask.kind != "list":
             return best
         asked = self.scorer.word_stems(" ".join(asked_words(ask.text)))
@@ -231,7 +231,7 @@ class Composer:
             return steps and items[0].unit.numbered
 
         items = max(lists.values(), key=lambda items: (named(items), ordered(items), mean3(items)))
-        if named(items) or ordered(items) or (not self._header(best) and mean3(items) >= best.score - self.settings.list_margin):
+        if named(items) or ordered(items) or not self._header(best):
             return items[0]
         return best
 

@@ -120,10 +120,6 @@ class GeneratorSettings(BaseModel):
         0.05, ge=0, description="Extractive: units scoring within this of the best one may support it; "
         "written by `lotse eval tune` into the preset."
     )
-    list_margin: float = Field(
-        0.35, ge=0, description="Extractive: a list question is answered with the best list (mean of its three best items) "
-        "when that mean is within this of the best unit.",
-    )
     gather: int = Field(
         3, ge=2, description="Extractive: when this many best units are all items of one list, the list answers "
         "(after its best item, as the direct answer); chosen on own-dev among 2, 3, 4 and 6.",
