@@ -19,6 +19,17 @@ _APPROX = re.compile(
     r"\b(?:knapp|rund|etwa|ca\.|circa|ungefähr|fast|about|around|approximately|nearly|almost|roughly)\s+(?:€\s*)?(\d[\d.,]*)", re.I
 )
 _THOUSANDS = re.compile(r"(?<=\d)[.,\u202f ](?=\d{3}\b)")
+_WORDS = {
+    "zwei": 2, "drei": 3, "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11,
+    "zwölf": 12, "zwanzig": 20, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "eleven": 11, "twelve": 12, "twenty": 20,
+}
+# a number in words, alone or leading a compound of time or parts ("Fünfjahresrhythmus", "three-year", "zweistufig");
+# "ein"/"one" are articles as often as numbers
+_NUMBER_WORD = re.compile(
+    rf"\b({'|'.join(_WORDS)})(?:-?(?:jahres|jährig|jährlich|monat\w*|wöchig|tägig|stufig|teilig|fach|mal|year|month|week|day|step|stage|part|fold)\w*)?\b",
+    re.I,
+)
 
 
 def _numbers(text: str) -> list[str]:
@@ -30,6 +41,7 @@ def figures(text: str) -> tuple[set[str], set[str]]:
     '216000', '01.01.2026' and '1 January 2026' are 1, 1, 2026; "knapp 980.000" is approximate."""
     joined = _THOUSANDS.sub("", text)
     joined = _DATE_WORD.sub(lambda m: f" {_MONTHS[(m.group(1) or m.group(2)).lower()]} ", joined)
+    joined = _NUMBER_WORD.sub(lambda m: f" {_WORDS[m.group(1).lower()]} ", joined)
     approx = {n for m in _APPROX.finditer(joined) for n in _numbers(m.group(1))}
     return set(_numbers(joined)) - approx, approx
 

@@ -32,3 +32,18 @@ def test_a_sentence_agrees_only_when_its_figures_are_in_the_passage(sentence: st
 def test_figures_are_normalised_alike() -> None:
     assert figures("216.000 € (bisher 221.000 €), seit 01.01.2026")[0] == figures("€216,000, down from €221,000, since 1 January 2026")[0]
     assert figures("rund 70 Teilnehmende") == (set(), {"70"})
+
+
+@pytest.mark.parametrize(
+    ("sentence", "source", "agrees"),
+    [
+        ("Die DSFA-Pflicht besteht ab drei Kriterien.", "Sind mindestens zwei Kriterien erfüllt, gilt die DSFA-Pflicht.", False),
+        ("Lärmkarten entstehen im Dreijahresrhythmus.", "Lärmkarten entstehen im Fünfjahresrhythmus.", False),
+        ("Noise maps follow a five-year cycle.", "Lärmkarten entstehen im Fünfjahresrhythmus.", True),
+        ("Es gibt zwei Kriterien.", "Sind mindestens 2 Kriterien erfüllt, gilt die Pflicht.", True),
+        # neither an article nor a word that merely starts like a number ("Achtung", "Viertel") is a figure
+        ("Achtung: ein Viertel der Kommunen hat eine Strategie.", "Ein Viertel der Kommunen hat eine Strategie.", True),
+    ],
+)
+def test_numbers_in_words_are_figures_too(sentence: str, source: str, agrees: bool) -> None:
+    assert figures_agree(sentence, source) is agrees
