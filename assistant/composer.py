@@ -183,8 +183,8 @@ class Composer:
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
         gathered = ask.kind != "list" and not self._header(anchor) and self._gathered(best, eligible)
         listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" or gathered else []
-        if gathered:  # its best item is the direct answer, the rest of the list follows
-            listed = [Line(self._focus(best, ask.text), [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
+        if gathered and speakable(best.unit, lead := self._focus(best, ask.text)):  # the best item answers, its list follows
+            listed = [Line(lead, [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
         listed = self._unsaid(listed, said)
         if listed:
             return Part(listed)

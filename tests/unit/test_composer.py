@@ -273,6 +273,12 @@ def test_when_the_best_units_are_items_of_one_list_the_list_follows_the_best_one
                                           unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
     lines = text.split("\n")
     assert len(lines) > 1 and not any(line.startswith(("- ", "Geobasisdaten:")) for line in lines), text
+    # an item that asks a question cannot lead as a sentence: then the list comes whole
+    checks = data.replace("Open-Data-Status der Geobasisdaten des Landes geprüft",
+                          "Geobasisdaten offen: Sind die Geobasisdaten des Landes offen?")
+    text = compose_from(checks, ("Checkliste Daten", "3 Geobasisdaten"), question,
+                        GeneratorSettings(unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
+    assert text.split("\n")[0] == "Geobasisdaten: [1]" and "- Geobasisdaten offen: Sind" in text and not lint(text), text
 
 
 def test_an_item_that_asks_then_answers_is_quoted_without_its_question() -> None:
