@@ -237,10 +237,9 @@ class Composer:
 
     def _gathered(self, best: Scored, eligible: list[Scored]) -> bool:
         """Are the best units all items of one list? (Then the list answers, not its items one by one.)"""
-        start = self._list_start(best)
-        return best.unit.kind == "item" and all(
-            c.unit.kind == "item" and c.passage is best.passage and self._list_start(c) == start
-            for c in eligible[: self.settings.gather])
+        start, top = self._list_start(best), eligible[: self.settings.gather]
+        return best.unit.kind == "item" and len(top) == self.settings.gather and all(
+            c.unit.kind == "item" and c.passage is best.passage and self._list_start(c) == start for c in top)
 
     @staticmethod
     def _list_start(c: Scored) -> int:
