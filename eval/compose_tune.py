@@ -17,7 +17,7 @@ SHOWN = ("key-fact recall", "passed", "key fact first", "hygiene violations", "w
 Report = dict[str, dict[str, float]]  # "<variant> / <split>" -> metrics
 
 
-def _measure(engine: AnswerEngine, questions: Sequence[Question]) -> dict[str, dict[str, float]]:
+def measure(engine: AnswerEngine, questions: Sequence[Question]) -> dict[str, dict[str, float]]:
     """Metrics per split; all questions are asked in order, so a follow-up has its conversation
     even when the question before it belongs to the other split."""
     results = run_questions(engine, questions)
@@ -43,13 +43,13 @@ def tune_composer(engine: AnswerEngine, questions: Sequence[Question]) -> tuple[
     try:
         for k, v in start.items():
             setattr(settings, k, v)
-        before = _measure(engine, questions)
+        before = measure(engine, questions)
         best, best_metrics = start, before
         for values in itertools.product(*GRID.values()):
             candidate = dict(zip(GRID, values, strict=True))
             for k, v in candidate.items():
                 setattr(settings, k, v)
-            m = _measure(engine, questions)
+            m = measure(engine, questions)
             clean = m["dev"]["hygiene violations"] <= before["dev"]["hygiene violations"]
             if clean and objective(m["dev"]) > objective(best_metrics["dev"]):
                 best, best_metrics = candidate, m

@@ -35,7 +35,7 @@ def test_the_best_dev_value_that_breaks_no_more_rules_is_chosen_and_the_engine_i
         dev = by_config.get((settings.max_sentences, settings.margin), _metrics(0.1, 0.1, 0))
         return {"dev": dev, "test": _metrics(0.9, 0.9, 0)}  # the test split never decides
 
-    monkeypatch.setattr(compose_tune, "_measure", measure)
+    monkeypatch.setattr(compose_tune, "measure", measure)
     questions = [Question(id=f"q-{s}", lang="de", question="Was gilt?", kind="fact", split=s, key_facts=["x"]) for s in ("dev", "test")]
     chosen, report = compose_tune.tune_composer(engine, questions)
     assert chosen == {"max_sentences": 4, "margin": 0.1}  # (5, 0.15) is better but breaks a rule more often
