@@ -10,10 +10,11 @@ penalty is chosen by 5-fold cross-validation on dev; the test split is only repo
 direct answers: dev key-fact recall 0.571 -> 0.458.)
 
 Ranking units is not answering: the composer builds lists, gathers items and adds support
-around the best unit, and on 2026-12-01 weights refitted on the day's index ranked units better
-(cross-validated) but answered worse (dev recall 0.560-0.573 against 0.592). So the fitted weights
-replace the engine's current ones only when the answers on own-dev get better (passed + key-fact
-recall, as the composer's tuning counts them).
+around the best unit. A feature that ranked units better under cross-validation (question
+bigrams: 1.123 -> 1.153) did not answer better, and on 2026-12-01 weights refitted on the day's
+index answered worse than the shipped ones fitted on an earlier index (dev recall 0.560 against
+0.592). So the fitted weights replace the engine's current ones only when the answers on own-dev
+get better (passed + key-fact recall, as the composer's tuning counts them).
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ def test_fitted_weights_that_answer_worse_leave_the_current_ones(monkeypatch: py
     current = {"similarity": 1.0, "dense": 0.5, "fused": 0.25}
     monkeypatch.setattr(reader_tune, "end_to_end", lambda engine, questions, w: _answers(0.6 if w["fused"] == 0.25 else 0.5))
     chosen, report = reader_tune.tune_reader(_engine(current), [])
-    assert chosen == {**dict.fromkeys(UNIT_FEATURES, 0.0), **current}  # ranks units worse (cross-validated), answers better
+    assert chosen == {**dict.fromkeys(UNIT_FEATURES, 0.0), **current}  # ranks units worse, answers better
     assert report["fitted / dev"]["right first"] > report["current / dev"]["right first"]
 
 
