@@ -176,12 +176,14 @@ class AnswerEngine:
             if len(parent) >= 2:  # below a section, not just below the document's title
                 sections.setdefault((hit.chunk.doc_id, parent), []).append(hit)
         hits = list(hits)
+        present = {h.chunk.chunk_id for h in hits}
         for (doc_id, parent), below in sections.items():
             if len({h.chunk.section_path for h in below}) < 2:
                 continue
             opening = self.index.store.opening(doc_id, parent)
-            if opening is not None and filters.allows(opening) and opening.chunk_id not in {h.chunk.chunk_id for h in hits}:
+            if opening is not None and filters.allows(opening) and opening.chunk_id not in present:
                 hits.append(Hit(opening, below[0].score, dense=below[0].dense, keyword=below[0].keyword))
+                present.add(opening.chunk_id)
         return hits
 
     def prepare(self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None) -> Prepared:

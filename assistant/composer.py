@@ -182,7 +182,7 @@ class Composer:
         best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
         gathered = ask.kind != "list" and not self._header(anchor) and self._gathered(best, eligible)
-        listed = self.whole_list(anchor, scored) if self._header(anchor) or ask.kind == "list" or gathered else []
+        listed = self.whole_list(anchor) if self._header(anchor) or ask.kind == "list" or gathered else []
         if gathered and speakable(best.unit, lead := self._focus(best, ask.text)):  # the best item answers, its list follows
             listed = [Line(lead, [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
         listed = self._unsaid(listed, said)
@@ -253,14 +253,12 @@ class Composer:
         units, i = c.passage.units, c.unit.position
         return c.unit.kind == "sentence" and c.text.endswith(":") and i + 1 < len(units) and units[i + 1].kind == "item"
 
-    def whole_list(self, source: Scored, scored: list[Scored]) -> list[Line]:
+    def whole_list(self, source: Scored) -> list[Line]:
         """The list `source` belongs to (or introduces), whole, with its header sentence."""
         if not (source.unit.kind == "item" or self._header(source)):
             return []
-        units, i = source.passage.units, source.unit.position
-        start = i + 1 if self._header(source) else i
-        while start > 0 and units[start - 1].kind == "item":
-            start -= 1
+        units = source.passage.units
+        start = source.unit.position + 1 if self._header(source) else self._list_start(source)
         end = start
         while end < len(units) and units[end].kind == "item":
             end += 1
