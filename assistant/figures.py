@@ -32,6 +32,23 @@ _NUMBER_WORD = re.compile(
 )
 
 
+# a figure and the word it counts or dates ("73 Kommunen", "drei Staffeln", "05.10.2017 verbindlich")
+_COUNTED = re.compile(
+    rf"(?<![\w.,/])(\d[\d.,/]*\d|\d|{'|'.join(_WORDS)})\.?\s+"
+    r"(?:(?:der|die|das|den|dem|des|ein|eine|einen|einem|the|a|an)\s+)?([A-Za-zÄÖÜäöüß]{3,})",
+    re.I,
+)
+# a number that names a norm, a part or a programme rather than counting ("Art. 35 DSGVO", "Programm 436")
+_NAMING = re.compile(r"(?:\b(?:Art|Abs|Nr|Ziff|Programm|Kapitel|Abschnitt|Schritt|Version|Anlage)\.?|§)\s*$", re.I)
+
+
+def counted(text: str) -> frozenset[tuple[str, str]]:
+    """The figures of a text with the word each counts or dates, normalised ("drei Staffeln" is
+    ("3", "staff")): two sentences sharing one state the same fact, whatever else they say."""
+    return frozenset((str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5])
+                     for m in _COUNTED.finditer(text) if not _NAMING.search(text[: m.start()]))
+
+
 def _numbers(text: str) -> list[str]:
     return [n.lstrip("0") or "0" for n in re.findall(r"\d+", text)]
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.figures import counted
 from ingest.chunking import split_sentences
 from ingest.keyword import Analyzer
 
@@ -54,12 +55,15 @@ def _fact(text: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def same_fact(a: str, b: str) -> bool:
     """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
-    one recur in the other, and their figures, if both give some, overlap."""
+    one recur in the other, and their figures, if both give some, overlap; or both give one
+    figure with the same word ("73 Kommunen", "am 05.10.2017 verbindlich")."""
     (ta, na), (tb, nb) = _fact(a), _fact(b)
     small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
     if small < 3:
         return False
+    if not counted(plain(a)).isdisjoint(counted(plain(b))):
+        return True
     if na and nb and na.isdisjoint(nb):  # 65 % and 50 %: two figures, two facts
         return False
     return len(ta & tb) / small >= SAME_FACT

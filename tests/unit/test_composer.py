@@ -121,6 +121,11 @@ def test_a_fact_said_again_in_other_words_is_a_repeat_and_another_figure_is_not(
     again = "Das Bundesprogramm Modellprojekte Smart Cities (MPSC) fördert 73 Kommunen bzw. Kooperationen in drei Staffeln seit 2019. [2]"
     assert [v.rule for v in lint(f"{first}\n{again}")] == ["repeated fact"]
     assert lint("Im Programm MPSC liegt die Förderquote bei 65 %. [1]\nIm Programm DAS liegt die Förderquote bei 80 %. [2]") == []
+    # a sentence that adds new figures still repeats the ones it shares, with their words
+    more = "In drei Staffeln ab 2019 wurden 73 Kommunen bzw. kommunale Kooperationen ausgewählt; die Mittel betragen 820 Mio. €. [3]"
+    assert [v.rule for v in lint(f"{first}\n{more}")] == ["repeated fact"]
+    assert lint("Das Online-Programm startete am 29.08.2025 mit 18 Kommunen. [1]\n"
+                "Am 29.08.2025 hielten vier Kommunen Impulsvorträge. [2]") == []  # one date, two facts
     # "Art." does not end a sentence, so no piece of it repeats on its own
     assert lint("Eine DSFA nach Art. 35 DSGVO ist bei hohem Risiko Pflicht. [1]\n"
                 "Die Aufsicht führt nach Art. 35 Abs. 4 eine Liste. [2]") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.figures import figures, figures_agree
+from assistant.figures import counted, figures, figures_agree
 
 PASSAGE = ("Gefördert wurden bis zu 50.000 € je Kommune; das Projekt hatte ein Volumen von 979.860 €. "
            "Wärmepläne sind bis 30.06.2026 fällig.")
@@ -47,3 +47,9 @@ def test_figures_are_normalised_alike() -> None:
 )
 def test_numbers_in_words_are_figures_too(sentence: str, source: str, agrees: bool) -> None:
     assert figures_agree(sentence, source) is agrees
+
+
+def test_a_counted_figure_keeps_the_word_it_counts_and_a_norm_number_is_none() -> None:
+    assert counted("Das Programm 436 fördert 73 Kommunen in drei Staffeln.") == {("73", "kommu"), ("3", "staff")}
+    assert counted("Rund 57 Mio. Gebäude; 1.200 Sensoren") == {("57", "mio"), ("1200", "senso")}
+    assert counted("Eine DSFA nach Art. 35 DSGVO, § 8 Abs. 2 GO, 65 % der Kosten") == set()
