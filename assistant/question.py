@@ -36,8 +36,8 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
                         r"wie oft|wie häufig|wie lange|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|"
                         r"frist|what year|since when|from when|until when|deadline|how often|how long)\b|"
                         + ASKS_WHEN, re.I)),
-    ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|"
-                            r"welche[rn]? (?:betrag|summe|quote|anteil|förderquote)|"
+    ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|wie teuer|was kostet|was kosten|"
+                            r"welche[rnms]? (?:betrag|summe|quote|anteil|förderquote|höhe|wert|schwellenwert)|"
                             r"förderquote|how (?:many|much|high|large)|anzahl|prozent|quote|rate)\b", re.I)),
     ("list", re.compile(rf"\b({_STEPS}|rollen|punkte|prüfpunkte|checkliste|aufgaben|bestandteile|kriterien|"
                         r"was muss (?:in|alles)|was gehört (?:in|dazu)|welche .{0,40}(?:gibt es|braucht|nennt|sind)|"

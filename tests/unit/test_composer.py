@@ -61,6 +61,8 @@ def test_kinds_and_parts_of_questions() -> None:
     assert kind_of("Welche Open-Source-Bausteine kann man nachnutzen?") != "template"
     assert kind_of("Darf ich die Quote in unsere Ratsvorlage übernehmen?") != "template"
     assert kind_of("Aus wie vielen Treffen besteht das Programm?") == "quantity"
+    assert kind_of("Ab welchem Betrag müssen wir EU-weit ausschreiben?") == "quantity"  # any case of "welcher"
+    assert kind_of("Was kostet der bundesweite Datensatz?") == "quantity"
     assert kind_of("Which items should I tick off when evaluating a use case?") != "time"  # "when" as a conjunction
     assert kind_of("When does the Data Act apply?") == "time"
     assert kind_of("When we take stock of our data, what should we check?") != "time"
