@@ -132,11 +132,13 @@ class AnswerEngine:
 
     def _in_context(
         self, question: str, history: Sequence[Turn], language: str, filters: Filters | None
-    ) -> tuple[str, Retrieval, FollowUp | None]:
+    ) -> tuple[str, Retrieval, FollowUp | None, Vector]:
         """The retrieval query and its hits: the question alone, or merged with the previous
-        turn when it is a follow-up."""
+        turn when it is a follow-up; and the question's own vector, which the answer is read
+        with (the merged query finds the topic, "Und was kostet es?" asks for the cost)."""
         if not history:
-            return question, self._retrieve(question, language, filters), None
+            retrieval = self._retrieve(question, language, filters)
+            return question, retrieval, None, retrieval.vector
         merged, alone, together, values = self.follow_up_evidence(question, history[-1], language, filters)
         decision = self.follow_ups.decide(values)
         unknown = alone.candidates is not None and alone.candidates.profile.unknown >= 1.0
@@ -145,16 +147,17 @@ class AnswerEngine:
             # Apfelkuchen?"): a new question, which merging would only hide behind the previous topic
             decision = dataclasses.replace(decision, follow_up=False)
         query, chosen = (merged, together) if decision.follow_up else (question, alone)
-        return query, chosen, decision
+        return query, chosen, decision, alone.vector
 
-    def _asks(self, question: str, retrieval: Retrieval, language: str, filters: Filters | None) -> tuple[list[AskVector], list[Hit]]:
+    def _asks(self, question: str, retrieval: Retrieval, own: Vector, language: str,
+              filters: Filters | None) -> tuple[list[AskVector], list[Hit]]:
         """The question's parts with their vectors, and the hits to answer from: for a question
         asking two things, each part's best hits in turn, so each part has its own best source."""
         asks = parts(question)
         k = self.settings.retrieval.passages
         if len(asks) == 1:
             passages = self._with_overview(with_form(retrieval.fused, asks[0].kind, k), retrieval.fused, filters or Filters())
-            return [AskVector(question, asks[0].kind, retrieval.vector)], passages
+            return [AskVector(question, asks[0].kind, own)], passages
         # a later part ("… und welche Versionen gibt es?") is searched with the part before it as context
         vectors = self.index.embedder.embed_queries([a.text if i == 0 else f"{a.text} {asks[i - 1].text}" for i, a in enumerate(asks)])
         found = [self._retrieve(a.text, language, filters, v).fused for a, v in zip(asks, vectors, strict=True)]
@@ -191,9 +194,9 @@ class AnswerEngine:
         started = time.perf_counter()
         question = self.validate(question)
         language = detect_language(question, self.settings.answer.english_confidence)
-        query, retrieval, follow_up = self._in_context(question, history, language, filters)
+        query, retrieval, follow_up, own = self._in_context(question, history, language, filters)
         decision = self.refusal.decide(question, language, retrieval.candidates, retrieval.order)
-        asks, hits = self._asks(question, retrieval, language, filters)
+        asks, hits = self._asks(question, retrieval, own, language, filters)
         timings = retrieval.timings
         timings.total = time.perf_counter() - started
         return Prepared(question, language, query, retrieval, make_passages(hits), asks, decision, timings,

@@ -81,6 +81,17 @@ def test_follow_up_uses_the_previous_turn(corpus_engine: AnswerEngine) -> None:
     assert alone.refused or not all(fact_matches(f, alone.text) for f in follow.key_facts)
 
 
+def test_a_follow_up_is_answered_first_by_what_it_asks(corpus_engine: AnswerEngine) -> None:
+    """The merged query finds the topic (the programme's group of municipalities); the answer is
+    read with the follow-up's own words, so the head count per municipality comes first."""
+    first, follow = QUESTIONS["sit-011"], QUESTIONS["sit-012"]
+    assert follow.follows == first.id
+    previous = corpus_engine.answer(first.question)
+    answer = corpus_engine.answer(follow.question, [Turn(first.question, previous.text, previous.query)])
+    lead = answer.text.split("\n")[0]
+    assert all(fact_matches(f, lead) for f in follow.key_facts), answer.text
+
+
 def test_unanswerable_questions_are_refused_with_sources(corpus_engine: AnswerEngine) -> None:
     """Every refusal reads the same and shows the three closest sources instead of citations; how
     many unanswerable questions are refused is the gate's "true refusals" (the calibrated model)."""
