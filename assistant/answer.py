@@ -9,8 +9,6 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
 from assistant.citations import CitationChecker, citation_for
 from assistant.composer import ExtractiveGenerator
 from assistant.conversation import FollowUp, FollowUpDetector, Turn, merged_query
@@ -52,7 +50,6 @@ class Prepared:
     asks: list[AskVector]
     decision: Decision
     timings: Timings
-    question_vector: np.ndarray
     history: tuple[Turn, ...] = ()
     follow_up: FollowUp | None = None
 
@@ -85,7 +82,7 @@ class AnswerEngine:
         self.index = index or open_index(settings)
         vectors = UnitVectors(self.index.embedder, settings.evidence.unit_cache, self.index.units)
         self.retriever = Retriever(self.index, settings.retrieval, vectors)
-        self.scorer = EvidenceScorer(vectors, lambda: self.index.keyword().analyzer, settings.evidence)
+        self.scorer = EvidenceScorer(vectors, lambda: self.index.keyword().analyzer)
         self.extractive = ExtractiveGenerator(settings.generator, self.scorer)
         backend = settings.generator.backend
         self.generator = generator or (self.extractive if backend == "extractive" else LLMGenerator(build_llm(settings.generator), backend))
@@ -200,7 +197,7 @@ class AnswerEngine:
         timings = retrieval.timings
         timings.total = time.perf_counter() - started
         return Prepared(question, language, query, retrieval, make_passages(hits), asks, decision, timings,
-                        retrieval.vector, tuple(history), follow_up)
+                        tuple(history), follow_up)
 
     def refuses(self, prepared: Prepared) -> bool:
         return prepared.decision.refuse
@@ -226,8 +223,8 @@ class AnswerEngine:
         if self.refuses(prepared):
             yield "answer", self._refusal(prepared, started)
             return
-        request = GenerationRequest(prepared.question, prepared.language, prepared.passages, prepared.question_vector,
-                                    prepared.asks, history=tuple(history))
+        request = GenerationRequest(prepared.question, prepared.language, prepared.passages, prepared.asks,
+                                    history=tuple(history))
         t0 = time.perf_counter()
         notes: list[str] = []
         draft = Draft("", refused=True)

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from assistant.conversation import Turn
-from assistant.evidence import ScoredUnit
 from assistant.passages import Passage
 from assistant.question import Kind
 from assistant.types import Hit
@@ -34,9 +33,7 @@ class GenerationRequest:
     question: str
     language: str
     passages: list[Passage]
-    question_vector: Vector
     asks: list[AskVector]
-    scored: list[ScoredUnit] = field(default_factory=list)
     history: Sequence[Turn] = ()
 
 

@@ -57,9 +57,6 @@ class RetrievalSettings(BaseModel):
 
 
 class EvidenceSettings(BaseModel):
-    overlap_weight: float = Field(
-        0.15, ge=0, description="A passage unit's score: similarity to the question + this × its key-term overlap."
-    )
     unit_cache: int = Field(20000, ge=100, description="Embeddings of passage units kept in memory (LRU).")
 
 

@@ -6,7 +6,6 @@ SmolLM2-135M-Instruct on CPU is far too small to answer well, so these tests che
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from llm_server import LLMServer
 from pydantic import SecretStr
@@ -29,7 +28,7 @@ def request() -> GenerationRequest:
         hit("lf:1", "A data protection impact assessment is required when the risk is high.", ("Guide", "3 DPIA")),
         hit("lf:2", "The LoD2 building model is updated once a year.", ("Guide", "4 Data")),
     ])
-    return GenerationRequest("How often is the LoD2 building model updated?", "en", passages, np.zeros(4), asks=[])
+    return GenerationRequest("How often is the LoD2 building model updated?", "en", passages, asks=[])
 
 
 def generator(server: LLMServer, timeout: float = 120.0, model: str | None = None) -> LLMGenerator:

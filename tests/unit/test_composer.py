@@ -44,7 +44,7 @@ PASSAGES = make_passages([
 def compose(question: str, language: str = "de") -> str:
     composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
     asks = [AskVector(a.text, a.kind, EMBEDDER.embed_queries([a.text])[0]) for a in parts(question)]
-    request = GenerationRequest(question, language, PASSAGES, asks[0].vector, asks)
+    request = GenerationRequest(question, language, PASSAGES, asks)
     draft = composer.compose(request)
     return (draft.lead + "\n\n" if draft.lead else "") + draft.text
 
@@ -160,7 +160,7 @@ def test_the_unit_weights_order_the_lines() -> None:
     def first_lines(weights: dict[str, float]) -> list[str]:
         settings = GeneratorSettings(margin=1.0, unit_weights=weights)
         composer = Composer(settings, EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-        draft = composer.compose(GenerationRequest(question, "de", passages, ask.vector, [ask]))
+        draft = composer.compose(GenerationRequest(question, "de", passages, [ask]))
         return draft.text.split("\n")
 
     assert first_lines(GeneratorSettings().unit_weights)[0].startswith("Die Förderquote im Programm")  # closest first
@@ -172,7 +172,7 @@ def compose_from(text: str, section: tuple[str, ...], question: str, settings: G
     """The composer's answer (default settings unless given) to `question` from one passage."""
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
     composer = Composer(settings or GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), ask.vector, [ask])).text
+    return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), [ask])).text
 
 
 def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
@@ -216,7 +216,7 @@ def test_a_later_part_does_not_lead_with_what_an_earlier_part_said() -> None:
     asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0]) for q in (first, second)]
     composer = Composer(GeneratorSettings(max_sentences=2, unit_weights={"similarity": 1.0, "dense": 5.0}),
                         EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks[0].vector, asks)
+    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks)
     lines = composer.compose(request).text.split("\n")
     assert lines[0].startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.")
     assert any(line.startswith("Der geschätzte Wärmebedarf auf Gebäudeebene") for line in lines[1:]), lines
@@ -233,7 +233,7 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
     question = "Welche Rollen braucht Data Governance?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, roles]), ask.vector, [ask])).text
+    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, roles]), [ask])).text
     assert text.startswith("Es gibt vier zentrale Funktionen:") and "- Gremium: entscheidet" in text, text
     # a compound part does not name it: "Kriterien" is not the "Bewertungskriterien" of another list
     criteria = Hit(StoredChunk("vg:1", "Bewährt haben sich diese Punkte:\n\n- Wirtschaftlichkeit: über die Laufzeit\n\n"
@@ -244,7 +244,7 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
     lexicon = frozenset({"bewertung", "kriterien"})  # so that the keyword analysis splits the compound
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}),
                         EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer(lexicon=lexicon)))
-    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, criteria]), ask.vector, [ask])).text
+    text = composer.compose(GenerationRequest(question, "de", make_passages([terms, criteria]), [ask])).text
     assert text.startswith("Dieser Leitfaden verwendet sie so:"), text
 
 
@@ -258,7 +258,7 @@ def test_a_list_under_a_heading_the_question_names_whole_comes_first() -> None:
     question = "Was sollte zu Organisation und Rollen geklärt sein, bevor wir starten?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    text = composer.compose(GenerationRequest(question, "de", make_passages([support, roles]), ask.vector, [ask])).text
+    text = composer.compose(GenerationRequest(question, "de", make_passages([support, roles]), [ask])).text
     assert text.startswith("Vor dem Start klären:") and "- Eskalationsweg geklärt" in text, text
 
 
@@ -316,7 +316,7 @@ def test_every_part_gets_its_direct_answer_before_any_part_gets_support() -> Non
     asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0], found) for q, found in ((first, None), (second, own))]
     composer = Composer(GeneratorSettings(max_sentences=9, margin=10.0, unit_weights={"similarity": 1.0, "dense": 5.0}),
                         EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks[0].vector, asks)
+    request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks)
     text = composer.compose(request).text
     assert text.startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig."), text
     assert "Der geschätzte Wärmebedarf auf Gebäudeebene ist ein personenbezogenes Datum." in text, text
@@ -333,12 +333,12 @@ def test_a_question_for_steps_gets_the_numbered_list() -> None:
     question = "Wie fangen wir mit dem Start an?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
-    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), ask.vector, [ask])).text
+    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), [ask])).text
     assert text.startswith("Der Leitfaden empfiehlt einen Einführungspfad in drei Schritten:") and "- Pilot umsetzen" in text, text
     # asked for what to settle, not for steps, the better-scored list stays first
     question = "Was legen wir zum Start fest?"
     ask = AskVector(question, "list", EMBEDDER.embed_queries([question])[0])
-    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), ask.vector, [ask])).text
+    text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), [ask])).text
     assert text.startswith("Legen Sie zu Projektbeginn fest:"), text
 
 
