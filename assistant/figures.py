@@ -42,11 +42,17 @@ _COUNTED = re.compile(
 _NAMING = re.compile(r"(?:\b(?:Art|Abs|Nr|Ziff|Programm|Kapitel|Abschnitt|Schritt|Version|Anlage)\.?|§)\s*$", re.I)
 
 
+# an amount of money large enough to name one thing ("ab 16.000 €", "rund 4 Mio. €"), not "50 €"
+_AMOUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.\u202f ]\d{3})+|\d{4,}|\d+(?:,\d+)?\s?(?:Mio|Mrd)\.?)\s?(?:€|Euro\b|EUR\b)")
+
+
 def counted(text: str) -> frozenset[tuple[str, str]]:
-    """The figures of a text with the word each counts or dates, normalised ("drei Staffeln" is
-    ("3", "staff")): two sentences sharing one state the same fact, whatever else they say."""
-    return frozenset((str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5])
-                     for m in _COUNTED.finditer(text) if not _NAMING.search(text[: m.start()]))
+    """The figures of a text with the word each counts or dates, and its amounts of money,
+    normalised ("drei Staffeln" is ("3", "staff"), "16.000 €" is ("16000", "€")): two sentences
+    sharing one state the same fact, whatever else they say."""
+    words = {(str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5])
+             for m in _COUNTED.finditer(text) if not _NAMING.search(text[: m.start()])}
+    return frozenset(words | {(re.sub(r"[.\u202f ]", "", m.lower()), "€") for m in _AMOUNT.findall(text)})
 
 
 def _numbers(text: str) -> list[str]:

@@ -52,4 +52,5 @@ def test_numbers_in_words_are_figures_too(sentence: str, source: str, agrees: bo
 def test_a_counted_figure_keeps_the_word_it_counts_and_a_norm_number_is_none() -> None:
     assert counted("Das Programm 436 fördert 73 Kommunen in drei Staffeln.") == {("73", "kommu"), ("3", "staff")}
     assert counted("Rund 57 Mio. Gebäude; 1.200 Sensoren") == {("57", "mio"), ("1200", "senso")}
-    assert counted("Eine DSFA nach Art. 35 DSGVO, § 8 Abs. 2 GO, 65 % der Kosten") == set()
+    assert counted("Eine DSFA nach Art. 35 DSGVO, § 8 Abs. 2 GO, 65 % der Kosten, 50 € Gebühr") == set()
+    assert counted("Gebühren ab 16.000 € an") == counted("gebührenpflichtig (ab 16.000 €)") == {("16000", "€")}
