@@ -47,22 +47,22 @@ def _analyzer() -> Analyzer:
 
 
 @lru_cache(maxsize=8192)
-def _fact(text: str) -> tuple[frozenset[str], frozenset[str]]:
-    """A sentence's content stems and figures, without citation marks (they are no figures)."""
+def _fact(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[str, str]]]:
+    """A sentence's content stems, figures and counted figures, without citation marks (they are no figures)."""
     text = plain(text)
-    return frozenset(_analyzer()(text)), frozenset(_NUMBER.findall(text))
+    return frozenset(_analyzer()(text)), frozenset(_NUMBER.findall(text)), counted(text)
 
 
 def same_fact(a: str, b: str) -> bool:
     """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
     one recur in the other, and their figures, if both give some, overlap; or both give one
     figure with the same word ("73 Kommunen", "am 05.10.2017 verbindlich")."""
-    (ta, na), (tb, nb) = _fact(a), _fact(b)
+    (ta, na, ca), (tb, nb, cb) = _fact(a), _fact(b)
     small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
     if small < 3:
         return False
-    if not counted(plain(a)).isdisjoint(counted(plain(b))):
+    if not ca.isdisjoint(cb):
         return True
     if na and nb and na.isdisjoint(nb):  # 65 % and 50 %: two figures, two facts
         return False
