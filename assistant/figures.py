@@ -40,8 +40,6 @@ _COUNTED = re.compile(
 )
 # a number that names a norm, a part or a programme rather than counting ("Art. 35 DSGVO", "Programm 436")
 _NAMING = re.compile(r"(?:\b(?:Art|Abs|Nr|Ziff|Programm|Kapitel|Abschnitt|Schritt|Version|Anlage)\.?|§)\s*$", re.I)
-
-
 # an amount of money large enough to name one thing ("ab 16.000 €", "rund 4 Mio. €"), not "50 €"
 _AMOUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.\u202f ]\d{3})+|\d{4,}|\d+(?:,\d+)?\s?(?:Mio|Mrd)\.?)\s?(?:€|Euro\b|EUR\b)")
 

@@ -56,7 +56,7 @@ def _fact(text: str) -> tuple[frozenset[str], frozenset[str], frozenset[tuple[st
 def same_fact(a: str, b: str) -> bool:
     """Do two sentences state the same fact? Most content words (stems, numbers) of the shorter
     one recur in the other, and their figures, if both give some, overlap; or both give one
-    figure with the same word ("73 Kommunen", "am 05.10.2017 verbindlich")."""
+    figure with the same word ("73 Kommunen", "am 05.10.2017 verbindlich") or one amount ("ab 16.000 €")."""
     (ta, na, ca), (tb, nb, cb) = _fact(a), _fact(b)
     small = min(len(ta), len(tb))
     # pieces of a few words ("z. B." split at its dots) are no facts of their own
