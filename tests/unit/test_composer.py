@@ -133,6 +133,18 @@ def test_a_fact_said_again_in_other_words_is_a_repeat_and_another_figure_is_not(
                 "Die Aufsicht führt nach Art. 35 Abs. 4 eine Liste. [2]") == []
 
 
+def test_a_counted_figure_is_said_once_and_cited_from_both_passages() -> None:
+    question = "Wie viele Kommunen fördert das Programm Modellprojekte Smart Cities?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    one = hit("ver:5", "Das Bundesprogramm Modellprojekte Smart Cities fördert 73 Kommunen und Kooperationen in drei Staffeln.",
+              ("Verzeichnis", "5.1 Modellprojekte Smart Cities"))
+    two = hit("fin:3", "In drei Staffeln ab 2019 wurden 73 Kommunen bzw. kommunale Kooperationen ausgewählt; "
+                       "die Programmmittel belaufen sich auf rund 820 Mio. €.", ("Leitfaden Finanzierung", "3.1 MPSC"))
+    composer = Composer(GeneratorSettings(margin=1.0), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    text = composer.compose(GenerationRequest(question, "de", make_passages([one, two]), [ask])).text
+    assert len(text.split("\n")) == 1 and "[1][2]" in text and not lint(text), text
+
+
 def test_items_of_one_list_are_distinct_but_an_item_repeating_a_sentence_is_not() -> None:
     items = "Geprüft wird: [1]\n- Die Daten liegen als Open Data vor. [1]\n- Die Daten liegen als Open Data im Portal vor. [1]"
     assert lint(items) == []
