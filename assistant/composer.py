@@ -303,6 +303,7 @@ class Composer:
         the best one's (`top`); only the supporting ones when `first` is off (the direct answer
         already stands in `said`)."""
         chosen: list[Line] = []
+        sources: list[Scored] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
         room = most if first else most - 1
         for c in ([best] if first else []) + [c for c in scored if c is not best]:
@@ -321,8 +322,19 @@ class Composer:
             if (chosen or said) and words(text) > budget:
                 continue
             chosen.append(Line(text, [c.passage.n]))
+            sources.append(c)
             budget -= words(text)
-        return chosen
+        return self._in_reading_order(chosen, sources, best.passage.n if first else None)
+
+    @staticmethod
+    def _in_reading_order(lines: list[Line], sources: list[Scored], lead: int | None) -> list[Line]:
+        """The direct answer (when `lead` names its passage) first; the support after it grouped
+        by passage, the lead's and then the best-scored first, and in the source's order within
+        one passage ("Zuerst sehen Sie …", then "Ist sie nicht aufgeführt, …")."""
+        rank = {n: i for i, n in enumerate(dict.fromkeys(([lead] if lead is not None else []) + [c.passage.n for c in sources]))}
+        head = 1 if lead is not None else 0
+        rest = sorted(range(head, len(lines)), key=lambda i: (rank[sources[i].passage.n], sources[i].unit.position))
+        return lines[:head] + [lines[i] for i in rest]
 
     def _focus(self, c: Scored, ask: str) -> str:
         """Of a list item with several sentences, the one that holds most of the question's terms

@@ -187,6 +187,17 @@ def compose_from(text: str, section: tuple[str, ...], question: str, settings: G
     return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), [ask])).text
 
 
+def test_support_from_one_passage_keeps_the_sources_order() -> None:
+    """Scored by position alone, the last sentence answers; the two before it support it in the
+    order the guide gives them (read as a way to proceed), not in the order of their scores."""
+    text = ("Zuerst sehen Sie in der Muss-Liste nach, ob Ihre Verarbeitung dort steht. "
+            "Ist sie nicht aufgeführt, prüfen Sie die Kriterien des WP 248. "
+            "Die Checkliste zur Vorprüfung führt Sie durch diese beiden Schritte.")
+    settings = GeneratorSettings(margin=1.0, unit_weights={"position": 1.0})
+    lines = compose_from(text, ("Leitfaden Datenschutz", "5.1 Prüfweg"), "Wie prüfen wir das?", settings).split("\n")
+    assert [line.split()[0] for line in lines] == ["Die", "Zuerst", "Ist"], lines
+
+
 def test_a_figure_from_a_long_item_keeps_the_items_lead_in() -> None:
     item = ("Bundesprogramme:\n\n- Modellprojekte Smart Cities (MPSC) des BMWSB: 73 Kommunen in drei Staffeln ab 2019. "
             "Die Förderquote wird mit 65 % angegeben, bei Haushaltsnotlage 90 %.\n- mFUND des BMDV: seit 2016.")
