@@ -32,6 +32,7 @@ _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis
 # an item's lead-in: "Modellprojekte Smart Cities (MPSC) …: 73 Kommunen …", "Personenbezug geprüft – Es ist …"
 _LABEL = re.compile(r"^([^.:!?]{3,90}?)(?::|\s[–-])(?:\s|$)")
 _FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*(?!\w)")  # 65 %, 2018, 1,5 Mio. – not the 3 of "3D" or the 2 of "LoD2"
+_CLOSED = re.compile(r"[.!?…\"“”»]$")
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
     "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
@@ -96,6 +97,11 @@ def stated(text: str) -> str:
         return text
     label = _LABEL.match(sentences[0]) if sentences[0].endswith("?") else None
     return (f"{label.group(1)}: " if label else "") + " ".join(kept)
+
+
+def closed(text: str) -> str:
+    """A text shown as a sentence ends as one (a clause cut at ";" or an item gets its full stop)."""
+    return text if _CLOSED.search(text) else text + "."
 
 
 def speakable(unit: Unit, text: str) -> bool:
@@ -184,7 +190,7 @@ class Composer:
         gathered = ask.kind != "list" and not self._header(anchor) and self._gathered(best, eligible)
         listed = self.whole_list(anchor) if self._header(anchor) or ask.kind == "list" or gathered else []
         if gathered and speakable(best.unit, lead := self._focus(best, ask.text)):  # the best item answers, its list follows
-            listed = [Line(lead, [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
+            listed = [Line(closed(lead), [best.passage.n])] + [li for li in listed if li.text != shown(best.unit.text)]
         listed = self._unsaid(listed, said)
         if listed:
             return Part(listed)
@@ -318,10 +324,12 @@ class Composer:
                 if c is best:  # this part's answer was already given (for an earlier part)
                     return []
                 continue
-            text = self._named(c, text, ask, language) if first and not chosen else text
+            leading = first and not chosen
+            text = self._named(c, text, ask, language) if leading else text
             if (chosen or said) and words(text) > budget:
                 continue
-            chosen.append(Line(text, [c.passage.n]))
+            as_item = c.unit.kind == "item" and not leading  # "Pflege der Metadaten" supports as an item, not as a sentence
+            chosen.append(Line(text, [c.passage.n], "item") if as_item else Line(closed(text), [c.passage.n]))
             sources.append(c)
             budget -= words(text)
         return self._in_reading_order(chosen, sources, best.passage.n if first else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fakes import FakeEmbedder
 
-from assistant.composer import Composer
+from assistant.composer import Composer, closed
 from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, GenerationRequest
 from assistant.hygiene import lint
@@ -187,6 +187,16 @@ def compose_from(text: str, section: tuple[str, ...], question: str, settings: G
     return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), [ask])).text
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    ("Sachsen-Anhalt beschreibt seine 3D-Gebäudemodelle", "Sachsen-Anhalt beschreibt seine 3D-Gebäudemodelle."),
+    ("LoD2 liegt vor (Stand 2024)", "LoD2 liegt vor (Stand 2024)."),
+    ("Die Daten sind offen.", "Die Daten sind offen."),
+    ("„Zu teuer.“", "„Zu teuer.“"),
+])
+def test_a_text_shown_as_a_sentence_ends_as_one(text: str, shown: str) -> None:
+    assert closed(text) == shown
+
+
 def test_support_from_one_passage_keeps_the_sources_order() -> None:
     """Scored by position alone, the last sentence answers; the two before it support it in the
     order the guide gives them (read as a way to proceed), not in the order of their scores."""
@@ -293,16 +303,19 @@ def test_when_the_best_units_are_items_of_one_list_the_list_follows_the_best_one
     text = compose_from(data, ("Checkliste Daten", "3 Geobasisdaten"), question,
                         GeneratorSettings(unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
     lines = text.split("\n")
-    assert lines[0] == "Open-Data-Status der Geobasisdaten des Landes geprüft [1]", text
+    assert lines[0] == "Open-Data-Status der Geobasisdaten des Landes geprüft. [1]", text
     assert lines[1:] == ["Geobasisdaten: [1]", "- Liegenschaftskataster (ALKIS) erfasst [1]", "- Topographie (ATKIS) geprüft [1]",
                          "- Orthophotos mit Aufnahmejahr notiert [1]"], text
     assert not lint(text), lint(text)
-    # with fewer best items than `gather`, the items stay sentences of their own
+    # with fewer best items than `gather`, the list is not given whole: the best item leads as a
+    # sentence, and an item supporting it stays an item, without the list's header (items of
+    # three words are too short to support)
     text = compose_from(data, ("Checkliste Daten", "3 Geobasisdaten"), question,
                         GeneratorSettings(gather=6, margin=10.0, max_sentences=6,
                                           unit_weights={"item": 1.0, "overlap": 1.0, "position": -0.1}))
     lines = text.split("\n")
-    assert len(lines) > 1 and not any(line.startswith(("- ", "Geobasisdaten:")) for line in lines), text
+    assert lines[0] == "Open-Data-Status der Geobasisdaten des Landes geprüft. [1]", text
+    assert lines[1:] == ["- Orthophotos mit Aufnahmejahr notiert [1]"], text
     # an item that asks a question cannot lead as a sentence: then the list comes whole
     checks = data.replace("Open-Data-Status der Geobasisdaten des Landes geprüft",
                           "Geobasisdaten offen: Sind die Geobasisdaten des Landes offen?")
