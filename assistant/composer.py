@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from assistant.evidence import EvidenceScorer
+from assistant.figures import counts
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
 from assistant.passages import Passage, Unit
-from assistant.question import asked_words, asks_steps
+from assistant.question import asked_words, asks_steps, counted_words
 from assistant.reader import Reader
 from assistant.settings import GeneratorSettings
 from ingest.chunking import split_sentences
@@ -185,7 +186,9 @@ class Composer:
                     and not (ask.kind == "list" and _POINTER.search(c.text))]
         if not eligible:
             return Part([])
-        best = next((c for c in eligible if not any(_near(line.text, c.text) for line in said)), eligible[0])
+        fresh = [c for c in eligible if not any(_near(line.text, c.text) for line in said)]
+        counting = self._counting(ask, fresh)
+        best = counting or (fresh[0] if fresh else eligible[0])
         anchor = self._list_anchor(eligible[0] if self._header(eligible[0]) else best, ask, scored)
         gathered = ask.kind != "list" and not self._header(anchor) and self._gathered(best, eligible)
         listed = self.whole_list(anchor) if self._header(anchor) or ask.kind == "list" or gathered else []
@@ -194,7 +197,7 @@ class Composer:
         listed = self._unsaid(listed, said)
         if listed:
             return Part(listed)
-        top = eligible[0].score
+        top = (counting or eligible[0]).score  # a count leads: what supports it is judged against it
         if not brief:
             return Part(self.sentences(best, scored, ask.text, language, said, most, top))
 
@@ -202,6 +205,15 @@ class Composer:
             return self.sentences(best, scored, ask.text, language, everything, most, top, first=False)
 
         return Part(self.sentences(best, scored, ask.text, language, said, 1, top), support=support)
+
+    def _counting(self, ask: AskVector, candidates: list[Scored]) -> Scored | None:
+        """For "Wie viele Kommunen …?": the best unit within the margin that gives a number of
+        them ("… starteten 18 Kommunen aus 7 Bundesländern …"), if the best one does not."""
+        nouns = counted_words(ask.text)
+        if not nouns or not candidates:
+            return None
+        top = candidates[0].score - self.settings.margin
+        return next((c for c in candidates if c.score >= top and speakable(c.unit, c.text) and counts(c.text, nouns)), None)
 
     def _list_anchor(self, best: Scored, ask: AskVector, scored: list[Scored]) -> Scored:
         """Where the answer's list is: the best unit when it introduces a list or no list is asked

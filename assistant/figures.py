@@ -6,6 +6,7 @@ sentence can be held against its passage ("€50,000" is "50.000 €", "30 June 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _MONTHS = {
     "januar": 1, "january": 1, "februar": 2, "february": 2, "märz": 3, "march": 3, "april": 4, "mai": 5, "may": 5,
@@ -51,6 +52,12 @@ def counted(text: str) -> frozenset[tuple[str, str]]:
     words = {(str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5])
              for m in _COUNTED.finditer(text) if not _NAMING.search(text[: m.start()])}
     return frozenset(words | {(re.sub(r"[.\u202f ]", "", m.lower()), "€") for m in _AMOUNT.findall(text)})
+
+
+def counts(text: str, words: Iterable[str]) -> bool:
+    """Does the text give a number of one of these words? ("18 Kommunen aus 7 Bundesländern" counts "Kommunen".)"""
+    stems = {w.lower()[:5] for w in words}
+    return any(word in stems for _, word in counted(text))
 
 
 def _numbers(text: str) -> list[str]:

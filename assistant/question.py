@@ -86,10 +86,18 @@ def parts(question: str) -> list[Ask]:
 
 
 _ASKED = re.compile(
-    r"\b(?:welche[rsnm]?|wie (?:hoch|groß|gross|lang|viele?) (?:ist|sind|war|waren)? ?(?:die|der|das|den)?|"
+    r"\b(?:welche[rsnm]?|wie (?:hoch|groß|gross|lang|viele?n?)(?:\s+(?:ist|sind|war|waren))?(?:\s+(?:die|der|das|den))?|"
     r"was (?:ist|sind|kostet|bedeutet) (?:die|der|das|ein|eine)?|which|what)\s+([\w-]{3,})", re.I)
 
 
 def asked_words(question: str) -> list[str]:
     """The words naming what is asked about: "Welche Förderquote …" -> ["Förderquote"]."""
     return [w for w in _ASKED.findall(question) if w.lower() not in {"gilt", "gibt", "ist", "sind", "muss", "kann", "the", "is", "are"}]
+
+
+_HOW_MANY = re.compile(r"\b(?:wie ?viele?n?|how many)\b", re.I)
+
+
+def counted_words(question: str) -> list[str]:
+    """What a "how many" question counts: "Wie viele Kommunen …?" -> ["Kommunen"] (else none)."""
+    return asked_words(question) if _HOW_MANY.search(question) else []

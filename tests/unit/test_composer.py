@@ -10,7 +10,7 @@ from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, GenerationRequest
 from assistant.hygiene import lint
 from assistant.passages import UnitVectors, make_passages
-from assistant.question import kind_of, parts
+from assistant.question import asked_words, kind_of, parts
 from assistant.reader import Reader
 from assistant.settings import UNIT_FEATURES, GeneratorSettings
 from assistant.types import Hit
@@ -195,6 +195,20 @@ def compose_from(text: str, section: tuple[str, ...], question: str, settings: G
 ])
 def test_a_text_shown_as_a_sentence_ends_as_one(text: str, shown: str) -> None:
     assert closed(text) == shown
+
+
+def test_a_how_many_question_leads_with_the_count_of_what_it_asks() -> None:
+    """The unit scored best names the programme but no number of municipalities; the one that
+    counts them lies within the margin and leads instead."""
+    text = "Das Online-Programm der Initiative startete am 29.08.2025 mit einem Auftakt. Es nehmen 18 Kommunen aus 7 Bundesländern teil."
+    settings = GeneratorSettings(margin=1.0, unit_weights={"position": -1.0})
+    question = "Wie viele Kommunen sind beim Online-Programm dabei?"
+    assert asked_words(question) == ["Kommunen"]
+    lines = compose_from(text, ("Sitzung", "2.1 Zusammensetzung"), question, settings).split("\n")
+    assert "Es nehmen 18 Kommunen" in lines[0], lines
+    # a question that counts nothing keeps the best unit first
+    lines = compose_from(text, ("Sitzung", "2.1 Zusammensetzung"), "Wann startete das Online-Programm?", settings).split("\n")
+    assert lines[0].startswith("Das Online-Programm"), lines
 
 
 def test_support_from_one_passage_keeps_the_sources_order() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.figures import counted, figures, figures_agree
+from assistant.figures import counted, counts, figures, figures_agree
 
 PASSAGE = ("Gefördert wurden bis zu 50.000 € je Kommune; das Projekt hatte ein Volumen von 979.860 €. "
            "Wärmepläne sind bis 30.06.2026 fällig.")
@@ -54,3 +54,9 @@ def test_a_counted_figure_keeps_the_word_it_counts_and_a_norm_number_is_none() -
     assert counted("Rund 57 Mio. Gebäude; 1.200 Sensoren") == {("57", "mio"), ("1200", "senso")}
     assert counted("Eine DSFA nach Art. 35 DSGVO, § 8 Abs. 2 GO, 65 % der Kosten, 50 € Gebühr") == set()
     assert counted("Gebühren ab 16.000 € an") == counted("gebührenpflichtig (ab 16.000 €)") == {("16000", "€")}
+
+
+def test_counts_knows_which_words_a_text_gives_a_number_of() -> None:
+    text = "Es nehmen 18 Kommunen aus 7 Bundesländern teil; gestartet wurde am 29.08.2025."
+    assert counts(text, ["Kommunen"]) and counts(text, ["Bundesländer"])
+    assert not counts(text, ["Personen"]) and not counts("Die Kommunen tauschen sich aus.", ["Kommunen"])
