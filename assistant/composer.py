@@ -208,9 +208,13 @@ class Composer:
 
     def _counting(self, ask: AskVector, candidates: list[Scored]) -> Scored | None:
         """For "Wie viele Kommunen …?": the best unit within the margin that gives a number of
-        them ("… starteten 18 Kommunen aus 7 Bundesländern …"), if the best one does not."""
+        them ("… starteten 18 Kommunen aus 7 Bundesländern …"), unless the best one names them
+        and gives a figure."""
         nouns = counted_words(ask.text)
         if not nouns or not candidates:
+            return None
+        first = candidates[0].text  # it may give the count in its own way: "führte bei den Tackles (118)"
+        if _FIGURE.search(first) and self.scorer.word_stems(first) & self.scorer.word_stems(" ".join(nouns)):
             return None
         top = candidates[0].score - self.settings.margin
         return next((c for c in candidates if c.score >= top and speakable(c.unit, c.text) and counts(c.text, nouns)), None)

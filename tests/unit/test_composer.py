@@ -206,6 +206,10 @@ def test_a_how_many_question_leads_with_the_count_of_what_it_asks() -> None:
     assert asked_words(question) == ["Kommunen"]
     lines = compose_from(text, ("Sitzung", "2.1 Zusammensetzung"), question, settings).split("\n")
     assert "Es nehmen 18 Kommunen" in lines[0], lines
+    # a best unit that names the asked word and gives a figure keeps the lead ("bei den Tackles (118)")
+    named = "Bei den Kommunen aus Bayern lag die Zahl zuletzt bei zwölf (von 18). Es nehmen 18 Kommunen aus 7 Bundesländern teil."
+    lines = compose_from(named, ("Sitzung", "2.1 Zusammensetzung"), question, settings).split("\n")
+    assert "Bei den Kommunen aus Bayern" in lines[0], lines
     # a question that counts nothing keeps the best unit first
     lines = compose_from(text, ("Sitzung", "2.1 Zusammensetzung"), "Wann startete das Online-Programm?", settings).split("\n")
     assert lines[0].startswith("Das Online-Programm"), lines
