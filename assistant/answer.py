@@ -9,11 +9,11 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from assistant.analysis import TextAnalysis
 from assistant.citations import CitationChecker, citation_for
 from assistant.composer import ExtractiveGenerator
 from assistant.conversation import FollowUp, FollowUpDetector, Turn, merged_query
 from assistant.errors import LotseError, ServiceCode, index_unavailable
-from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, Draft, GenerationRequest, Generator
 from assistant.language import detect_language
 from assistant.llm import LLMGenerator, build_llm
@@ -82,11 +82,11 @@ class AnswerEngine:
         self.index = index or open_index(settings)
         vectors = UnitVectors(self.index.embedder, settings.evidence.unit_cache, self.index.units)
         self.retriever = Retriever(self.index, settings.retrieval, vectors)
-        self.scorer = EvidenceScorer(vectors, lambda: self.index.keyword().analyzer)
-        self.extractive = ExtractiveGenerator(settings.generator, self.scorer)
+        self.analysis = TextAnalysis(vectors, lambda: self.index.keyword().analyzer)
+        self.extractive = ExtractiveGenerator(settings.generator, self.analysis)
         backend = settings.generator.backend
         self.generator = generator or (self.extractive if backend == "extractive" else LLMGenerator(build_llm(settings.generator), backend))
-        self.checker = CitationChecker(self.scorer, settings.citations, settings.answer.public_url)
+        self.checker = CitationChecker(self.analysis, settings.citations, settings.answer.public_url)
         self.refusal = RefusalPolicy(settings.refusal)
         self.follow_ups = FollowUpDetector(settings.conversation)
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.evidence import EvidenceScorer
+from assistant.analysis import TextAnalysis
 from assistant.figures import figures_agree
 from assistant.hygiene import URL
 from assistant.passages import Passage, term_overlap
@@ -71,8 +71,8 @@ def _plain(text: str) -> str:
 class CitationChecker:
     """Checks every sentence against the passages it cites (embedding similarity + key terms)."""
 
-    def __init__(self, scorer: EvidenceScorer, settings: CitationSettings, source_url: str) -> None:
-        self.scorer = scorer
+    def __init__(self, analysis: TextAnalysis, settings: CitationSettings, source_url: str) -> None:
+        self.analysis = analysis
         self.settings = settings
         self.source_url = source_url.rstrip("/")
 
@@ -104,17 +104,17 @@ class CitationChecker:
         """What decides whether `passage` supports `sentence` (shared with the calibration): its
         closest unit, or with `finer` its closest sentence within a unit of several (an answer
         may quote one sentence of a list item; embedded on demand, so only asked when needed)."""
-        vector = self.scorer.vectors([sentence])[0]
-        self.scorer.vectors.load([passage.hit.chunk])
+        vector = self.analysis.vectors([sentence])[0]
+        self.analysis.vectors.load([passage.hit.chunk])
         units = [u.text for u in passage.units] or [passage.hit.chunk.text]
         if finer:
             units = [s for u in units if len(parts := split_sentences(u)) > 1 for s in parts] or units
-        sims = self.scorer.vectors(units) @ vector
+        sims = self.analysis.vectors(units) @ vector
         i = int(np.argmax(sims))
         text = passage.hit.chunk.text
         return Support(
             similarity=float(sims[i]),
-            overlap=term_overlap(self.scorer.terms(sentence), set(self.scorer.terms(text))),
+            overlap=term_overlap(self.analysis.terms(sentence), set(self.analysis.terms(text))),
             numbers_ok=figures_agree(sentence, text),
             quote=units[i],
         )

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.evidence import EvidenceScorer
+from assistant.analysis import TextAnalysis
 from assistant.figures import counts
 from assistant.generation import AskVector, Draft, GenerationRequest
 from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
@@ -131,10 +131,10 @@ def _near(a: str, b: str) -> bool:
 class Composer:
     """Writes the extractive answer: the asked-for fact first, lists whole, templates verbatim."""
 
-    def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
+    def __init__(self, settings: GeneratorSettings, analysis: TextAnalysis) -> None:
         self.settings = settings
-        self.scorer = scorer
-        self.reader = Reader(scorer, settings.unit_weights)
+        self.analysis = analysis
+        self.reader = Reader(analysis, settings.unit_weights)
 
     def score(self, ask: AskVector, passages: Sequence[Passage]) -> list[Scored]:
         """Every unit of the passages, scored for one part of the question, best first."""
@@ -214,7 +214,7 @@ class Composer:
         if not nouns or not candidates:
             return None
         first = candidates[0].text  # it may give the count in its own way: "führte bei den Tackles (118)"
-        if _FIGURE.search(first) and self.scorer.word_stems(first) & self.scorer.word_stems(" ".join(nouns)):
+        if _FIGURE.search(first) and self.analysis.word_stems(first) & self.analysis.word_stems(" ".join(nouns)):
             return None
         top = candidates[0].score - self.settings.margin
         return next((c for c in candidates if c.score >= top and speakable(c.unit, c.text) and counts(c.text, nouns)), None)
@@ -229,7 +229,7 @@ class Composer:
         steps are asked for, comes first, even before a best unit that introduces another list."""
         if ask.kind != "list":
             return best
-        asked = self.scorer.word_stems(" ".join(asked_words(ask.text)))
+        asked = self.analysis.word_stems(" ".join(asked_words(ask.text)))
         lists: dict[tuple[int, int], list[Scored]] = {}
         for c in scored:
             if c.unit.kind == "item":
@@ -240,11 +240,11 @@ class Composer:
         def mean3(items: list[Scored]) -> float:
             return sum(c.score for c in items[:3]) / min(3, len(items))
 
-        question = self.scorer.word_stems(ask.text)
+        question = self.analysis.word_stems(ask.text)
 
         def named(items: list[Scored]) -> bool:
             path = items[0].passage.hit.chunk.section_path
-            heading = self.scorer.word_stems(re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else "")
+            heading = self.analysis.word_stems(re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else "")
             return bool(asked & heading) or (bool(heading) and heading <= question)
 
         steps = asks_steps(ask.text)
@@ -366,11 +366,11 @@ class Composer:
         sentences = with_lead_ins(split_sentences(c.text))  # "Nordrhein-Westfalen: Die Geobasisdaten …" is one
         if len(sentences) < 2:
             return c.text
-        terms = set(self.scorer.terms(ask))
-        asked = set(self.scorer.terms(" ".join(asked_words(ask))))
+        terms = set(self.analysis.terms(ask))
+        asked = set(self.analysis.terms(" ".join(asked_words(ask))))
 
         def weight(sentence: str) -> float:
-            own = set(self.scorer.terms(sentence))
+            own = set(self.analysis.terms(sentence))
             return 3 * len(asked & own) + len(terms & own) + 0.5 * bool(re.search(r"\d", sentence))
 
         best = max(sentences, key=weight)
@@ -384,10 +384,10 @@ class Composer:
         what it is about: the question's subject (its terms but the asked-for word: "Welche
         Förderquote gilt für MPSC?" -> MPSC), the section's own subject, or its own lead-in."""
         heading = re.sub(r"^[0-9.]+\s+", "", c.passage.hit.chunk.section_path[-1])
-        own = set(self.scorer.terms(text))
-        terms = set(self.scorer.terms(ask))
-        subject = (terms - set(self.scorer.terms(" ".join(asked_words(ask))))) or terms
-        if not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.scorer.terms(heading))):
+        own = set(self.analysis.terms(text))
+        terms = set(self.analysis.terms(ask))
+        subject = (terms - set(self.analysis.terms(" ".join(asked_words(ask))))) or terms
+        if not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.analysis.terms(heading))):
             return text
         return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
 
@@ -397,8 +397,8 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, settings: GeneratorSettings, scorer: EvidenceScorer) -> None:
-        self.composer = Composer(settings, scorer)
+    def __init__(self, settings: GeneratorSettings, analysis: TextAnalysis) -> None:
+        self.composer = Composer(settings, analysis)
 
     def generate(self, request: GenerationRequest) -> Draft:
         return self.composer.compose(request)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.evidence import EvidenceScorer
+from assistant.analysis import TextAnalysis
 from assistant.generation import AskVector
 from assistant.passages import Passage, Unit, term_overlap
 from assistant.question import Kind, asked_words
@@ -58,20 +58,20 @@ def weight_vector(weights: Mapping[str, float]) -> np.ndarray:
 class Reader:
     """Scores units for one part of a question (shared by the composer and its tuning)."""
 
-    def __init__(self, scorer: EvidenceScorer, unit_weights: Mapping[str, float]) -> None:
-        self.scorer = scorer
+    def __init__(self, analysis: TextAnalysis, unit_weights: Mapping[str, float]) -> None:
+        self.analysis = analysis
         self.weights = weight_vector(unit_weights)
 
     def units(self, ask: AskVector, passages: Sequence[Passage]) -> Units:
         pairs = [(p, u) for p in passages for u in p.units]
         if not pairs:
             return Units([], np.zeros((0, len(UNIT_FEATURES))))
-        self.scorer.vectors.load([p.hit.chunk for p in passages])
-        sims = self.scorer.vectors([u.text for _, u in pairs]) @ ask.vector
-        terms = self.scorer.terms(ask.text)
-        named = self.scorer.terms(" ".join(asked_words(ask.text)))
+        self.analysis.vectors.load([p.hit.chunk for p in passages])
+        sims = self.analysis.vectors([u.text for _, u in pairs]) @ ask.vector
+        terms = self.analysis.terms(ask.text)
+        named = self.analysis.terms(" ".join(asked_words(ask.text)))
         asked = named or terms
-        headings = {p.n: set(self.scorer.terms(p.hit.chunk.section_path[-1])) for p in passages}
+        headings = {p.n: set(self.analysis.terms(p.hit.chunk.section_path[-1])) for p in passages}
         hits = {p.n: self._hit(ask, p) for p in passages}
         known = [h.dense for h in hits.values() if h is not None and h.dense is not None]
         floor = min(known) if known else 0.0  # a passage only the keyword retriever (or another part) found
@@ -80,7 +80,7 @@ class Reader:
         for (p, u), sim in zip(pairs, sims, strict=True):
             i = u.position
             hit = hits[p.n]
-            own = set(self.scorer.terms(u.text))
+            own = set(self.analysis.terms(u.text))
             heading = max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
             rows.append((
                 float(sim), term_overlap(terms, own), term_overlap(named, own), heading, fits(ask.kind, p, u), p.n - 1,

@@ -90,13 +90,13 @@ def calibrate(engine: AnswerEngine, items: Sequence[Item]) -> tuple[CitationSett
     base = engine.settings.citations
 
     def cost(values: tuple[float, ...]) -> tuple[float, float]:
-        checker = CitationChecker(engine.scorer, base.model_copy(update=dict(zip(GRID, values, strict=True))), "")
+        checker = CitationChecker(engine.analysis, base.model_copy(update=dict(zip(GRID, values, strict=True))), "")
         r = rates(dev, checker)
         return sum(max(0.0, t - r[k]) for k, t in TARGETS.items()), -(r["supported kept"] + r["unsupported removed"])
 
     best = min(itertools.product(*GRID.values()), key=cost)
     chosen = base.model_copy(update=dict(zip(GRID, best, strict=True)))
-    checker = CitationChecker(engine.scorer, chosen, "")
+    checker = CitationChecker(engine.analysis, chosen, "")
     report = {split: rates([m for m in measured if m.item.split == split], checker) for split in ("dev", "test")}
     for lang in ("de", "en"):
         report[f"test {lang}"] = rates([m for m in measured if m.item.split == "test" and m.item.lang == lang], checker)

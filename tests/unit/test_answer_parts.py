@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from fakes import FakeEmbedder, never_refuse
 
+from assistant.analysis import TextAnalysis
 from assistant.answer import REFUSAL, AnswerEngine
 from assistant.citations import CitationChecker, split_segments
 from assistant.conversation import Turn, cue_features, merged_query
 from assistant.errors import LotseError, ServiceCode
-from assistant.evidence import EvidenceScorer
 from assistant.language import detect_language
 from assistant.passages import UnitVectors, make_passages, split_units
 from assistant.settings import CitationSettings, Settings
@@ -59,8 +59,8 @@ def _passages() -> list:  # type: ignore[type-arg]
 
 def _checker(**settings: object) -> CitationChecker:
     embedder = FakeEmbedder()
-    scorer = EvidenceScorer(UnitVectors(embedder), lambda: Analyzer())
-    return CitationChecker(scorer, CitationSettings(**settings), "https://lotse.example")  # type: ignore[arg-type]
+    analysis = TextAnalysis(UnitVectors(embedder), lambda: Analyzer())
+    return CitationChecker(analysis, CitationSettings(**settings), "https://lotse.example")  # type: ignore[arg-type]
 
 
 def test_segments_and_invented_ids() -> None:

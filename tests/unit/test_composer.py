@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fakes import FakeEmbedder
 
+from assistant.analysis import TextAnalysis
 from assistant.composer import Composer, closed
-from assistant.evidence import EvidenceScorer
 from assistant.generation import AskVector, GenerationRequest
 from assistant.hygiene import lint
 from assistant.passages import UnitVectors, make_passages
@@ -42,7 +42,7 @@ PASSAGES = make_passages([
 
 
 def compose(question: str, language: str = "de") -> str:
-    composer = Composer(GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(GeneratorSettings(), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     asks = [AskVector(a.text, a.kind, EMBEDDER.embed_queries([a.text])[0]) for a in parts(question)]
     request = GenerationRequest(question, language, PASSAGES, asks)
     draft = composer.compose(request)
@@ -140,7 +140,7 @@ def test_a_counted_figure_is_said_once_and_cited_from_both_passages() -> None:
               ("Verzeichnis", "5.1 Modellprojekte Smart Cities"))
     two = hit("fin:3", "In drei Staffeln ab 2019 wurden 73 Kommunen bzw. kommunale Kooperationen ausgewählt; "
                        "die Programmmittel belaufen sich auf rund 820 Mio. €.", ("Leitfaden Finanzierung", "3.1 MPSC"))
-    composer = Composer(GeneratorSettings(margin=1.0), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(GeneratorSettings(margin=1.0), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     text = composer.compose(GenerationRequest(question, "de", make_passages([one, two]), [ask])).text
     assert len(text.split("\n")) == 1 and "[1][2]" in text and not lint(text), text
 
@@ -171,7 +171,7 @@ def test_the_unit_weights_order_the_lines() -> None:
 
     def first_lines(weights: dict[str, float]) -> list[str]:
         settings = GeneratorSettings(margin=1.0, unit_weights=weights)
-        composer = Composer(settings, EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+        composer = Composer(settings, TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
         draft = composer.compose(GenerationRequest(question, "de", passages, [ask]))
         return draft.text.split("\n")
 
@@ -183,7 +183,7 @@ def test_the_unit_weights_order_the_lines() -> None:
 def compose_from(text: str, section: tuple[str, ...], question: str, settings: GeneratorSettings | None = None) -> str:
     """The composer's answer (default settings unless given) to `question` from one passage."""
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(settings or GeneratorSettings(), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(settings or GeneratorSettings(), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     return composer.compose(GenerationRequest(question, "de", make_passages([hit("x:1", text, section)]), [ask])).text
 
 
@@ -253,7 +253,7 @@ def _heat_and_privacy() -> tuple[Hit, Hit, list[str]]:
 def test_a_part_judges_passages_by_its_own_search() -> None:
     heat, privacy, (_, second) = _heat_and_privacy()
     passages = make_passages([heat, privacy])
-    reader = Reader(EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()), {})
+    reader = Reader(TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()), {})
     dense = UNIT_FEATURES.index("dense")
     vector = EMBEDDER.embed_queries([second])[0]
     whole = reader.units(AskVector(second, "yesno", vector), passages)
@@ -266,7 +266,7 @@ def test_a_later_part_does_not_lead_with_what_an_earlier_part_said() -> None:
     heat, privacy, (first, second) = _heat_and_privacy()
     asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0]) for q in (first, second)]
     composer = Composer(GeneratorSettings(max_sentences=2, unit_weights={"similarity": 1.0, "dense": 5.0}),
-                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+                        TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks)
     lines = composer.compose(request).text.split("\n")
     assert lines[0].startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig.")
@@ -283,7 +283,7 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
                             doc_id="dg", title="DG", section_path=("DG", "3.2 Zentrale Rollen")), 1.0, dense=0.80)
     question = "Welche Rollen braucht Data Governance?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     text = composer.compose(GenerationRequest(question, "de", make_passages([terms, roles]), [ask])).text
     assert text.startswith("Es gibt vier zentrale Funktionen:") and "- Gremium: entscheidet" in text, text
     # a compound part does not name it: "Kriterien" is not the "Bewertungskriterien" of another list
@@ -294,7 +294,7 @@ def test_a_list_under_a_heading_naming_the_asked_thing_comes_first() -> None:
     ask = AskVector(question, "list", EMBEDDER.embed_queries([question])[0])
     lexicon = frozenset({"bewertung", "kriterien"})  # so that the keyword analysis splits the compound
     composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}),
-                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer(lexicon=lexicon)))
+                        TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer(lexicon=lexicon)))
     text = composer.compose(GenerationRequest(question, "de", make_passages([terms, criteria]), [ask])).text
     assert text.startswith("Dieser Leitfaden verwendet sie so:"), text
 
@@ -308,7 +308,7 @@ def test_a_list_under_a_heading_the_question_names_whole_comes_first() -> None:
                             section_path=("C", "3 Organisation und Rollen")), 1.0, dense=0.80)
     question = "Was sollte zu Organisation und Rollen geklärt sein, bevor wir starten?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     text = composer.compose(GenerationRequest(question, "de", make_passages([support, roles]), [ask])).text
     assert text.startswith("Vor dem Start klären:") and "- Eskalationsweg geklärt" in text, text
 
@@ -369,7 +369,7 @@ def test_every_part_gets_its_direct_answer_before_any_part_gets_support() -> Non
     own = {"d:1": Hit(privacy.chunk, 2.0, dense=0.97), "w:1": Hit(heat.chunk, 0.5, dense=0.5)}  # the second part's search
     asks = [AskVector(q, kind_of(q), EMBEDDER.embed_queries([q])[0], found) for q, found in ((first, None), (second, own))]
     composer = Composer(GeneratorSettings(max_sentences=9, margin=10.0, unit_weights={"similarity": 1.0, "dense": 5.0}),
-                        EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+                        TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     request = GenerationRequest(f"{first} {second}", "de", make_passages([heat, privacy]), asks)
     text = composer.compose(request).text
     assert text.startswith("Wärmepläne sind für Gemeinden bis zum 30.06.2028 fällig."), text
@@ -386,7 +386,7 @@ def test_a_question_for_steps_gets_the_numbered_list() -> None:
                1.0, dense=0.80)
     question = "Wie fangen wir mit dem Start an?"
     ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
-    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), EvidenceScorer(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    composer = Composer(GeneratorSettings(unit_weights={"dense": 1.0}), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
     text = composer.compose(GenerationRequest(question, "de", make_passages([checks, path]), [ask])).text
     assert text.startswith("Der Leitfaden empfiehlt einen Einführungspfad in drei Schritten:") and "- Pilot umsetzen" in text, text
     # asked for what to settle, not for steps, the better-scored list stays first

@@ -1,4 +1,4 @@
-"""What passage units are made of for scoring: their embeddings and key terms."""
+"""How the reader, the composer and the citation check see a text: its embedding and its key terms."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from assistant.passages import UnitVectors
 from ingest.keyword import Analyzer
 
 
-class EvidenceScorer:
-    """The unit vectors and the key-term analyzer the reader and the citation check share."""
+class TextAnalysis:
+    """The unit vectors and the key-term analyzer the reader, the composer and the citation check share."""
 
     def __init__(self, vectors: UnitVectors, analyzer: Callable[[], Analyzer]) -> None:
         self.vectors = vectors
