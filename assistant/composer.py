@@ -348,15 +348,15 @@ class Composer:
             chosen.append(Line(text, [c.passage.n], "item") if as_item else Line(closed(text), [c.passage.n]))
             sources.append(c)
             budget -= words(text)
-        return self._in_reading_order(chosen, sources, best.passage.n if first else None)
+        return self._in_reading_order(chosen, sources, first)
 
     @staticmethod
-    def _in_reading_order(lines: list[Line], sources: list[Scored], lead: int | None) -> list[Line]:
-        """The direct answer (when `lead` names its passage) first; the support after it grouped
-        by passage, the lead's and then the best-scored first, and in the source's order within
-        one passage ("Zuerst sehen Sie …", then "Ist sie nicht aufgeführt, …")."""
-        rank = {n: i for i, n in enumerate(dict.fromkeys(([lead] if lead is not None else []) + [c.passage.n for c in sources]))}
-        head = 1 if lead is not None else 0
+    def _in_reading_order(lines: list[Line], sources: list[Scored], first: bool) -> list[Line]:
+        """The direct answer first (when `first`); the support after it grouped by passage, the
+        direct answer's and then the best-scored first, and in the source's order within one
+        passage ("Zuerst sehen Sie …", then "Ist sie nicht aufgeführt, …")."""
+        rank = {n: i for i, n in enumerate(dict.fromkeys(c.passage.n for c in sources))}  # `sources` come best first
+        head = 1 if first else 0
         rest = sorted(range(head, len(lines)), key=lambda i: (rank[sources[i].passage.n], sources[i].unit.position))
         return lines[:head] + [lines[i] for i in rest]
 
