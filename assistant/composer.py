@@ -341,7 +341,7 @@ class Composer:
                     return []
                 continue
             leading = first and not chosen
-            text = self._named(c, text, ask, language) if leading else text
+            text = self._named(c, self._introduced(c, text), ask, language) if leading else text
             if (chosen or said) and words(text) > budget:
                 continue
             as_item = c.unit.kind == "item" and not leading  # "Pflege der Metadaten" supports as an item, not as a sentence
@@ -349,6 +349,17 @@ class Composer:
             sources.append(c)
             budget -= words(text)
         return self._in_reading_order(chosen, sources, first)
+
+    def _introduced(self, c: Scored, text: str) -> str:
+        """An item that is no sentence of its own ("fachliche Verantwortung für …") said after its
+        list's header ("Typische Aufgaben des Data Owner: fachliche Verantwortung für …")."""
+        start = self._list_start(c)
+        if c.unit.kind != "item" or not text[:1].islower() or start == 0:
+            return text
+        header = c.passage.units[start - 1]
+        if header.kind != "sentence" or not header.text.rstrip().endswith(":"):
+            return text
+        return f"{stated(shown(header.text))} {text}"
 
     @staticmethod
     def _in_reading_order(lines: list[Line], sources: list[Scored], first: bool) -> list[Line]:

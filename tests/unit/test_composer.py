@@ -215,6 +215,16 @@ def test_a_how_many_question_leads_with_the_count_of_what_it_asks() -> None:
     assert lines[0].startswith("Das Online-Programm"), lines
 
 
+def test_an_item_that_is_no_sentence_leads_after_its_lists_header() -> None:
+    text = ("Typische Aufgaben des Data Owner:\n\n- fachliche Verantwortung für Inhalt und Richtigkeit des Datensatzes\n\n"
+            "- Entscheidung über Zugriffsrechte und Weitergabe innerhalb der Regeln")
+    settings = GeneratorSettings(margin=1.0, unit_weights={"item": 1.0, "position": -0.1})
+    question = "Wer trägt die fachliche Verantwortung?"
+    lines = compose_from(text, ("Leitfaden Data Governance", "3.3 Data Owner"), question, settings).split("\n")
+    assert lines[0] == "Typische Aufgaben des Data Owner: fachliche Verantwortung für Inhalt und Richtigkeit des Datensatzes. [1]", lines
+    assert lines[1:] == ["- Entscheidung über Zugriffsrechte und Weitergabe innerhalb der Regeln [1]"], lines
+
+
 def test_support_from_one_passage_keeps_the_sources_order() -> None:
     """Scored by position alone, the last sentence answers; the two before it support it in the
     order the guide gives them (read as a way to proceed), not in the order of their scores."""
