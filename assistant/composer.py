@@ -33,6 +33,10 @@ _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis
 # an item's lead-in: "Modellprojekte Smart Cities (MPSC) …: 73 Kommunen …", "Personenbezug geprüft – Es ist …"
 _LABEL = re.compile(r"^([^.:!?]{3,90}?)(?::|\s[–-])(?:\s|$)")
 _FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*(?!\w)")  # 65 %, 2018, 1,5 Mio. – not the 3 of "3D" or the 2 of "LoD2"
+# a sentence whose subject points back ("Er umfasst …", "Sie wurde …"), not "Es gibt …" or "Sie können …"
+# ("Dort findet … Anwendung" and "Dazu kommen …" still state their fact)
+_ANAPHOR = re.compile(r"^(?:Er|Es(?!\s+(?:gibt|lohnt|empfiehlt|ist|hilft|reicht|genügt|kommt|geht|fehlt|braucht|bleibt)\b)|"
+                      r"Sie\s+(?:wurde|war|\w+t)\b)\s")
 _CLOSED = re.compile(r"[.!?…\"“”»]$")
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
@@ -328,6 +332,7 @@ class Composer:
         sources: list[Scored] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
         room = most if first else most - 1
+        window = {(c.passage.n, c.unit.position) for c in scored if c.score >= top - self.settings.margin}
         for c in ([best] if first else []) + [c for c in scored if c is not best]:
             if len(chosen) >= room or (c is not best and c.score < top - self.settings.margin):
                 break
@@ -341,6 +346,8 @@ class Composer:
                     return []
                 continue
             leading = first and not chosen
+            if not leading and self._dangling(c, text, said + chosen, window):
+                continue
             text = self._named(c, self._introduced(c, text), ask, language) if leading else text
             if (chosen or said) and words(text) > budget:
                 continue
@@ -348,7 +355,8 @@ class Composer:
             chosen.append(Line(text, [c.passage.n], "item") if as_item else Line(closed(text), [c.passage.n]))
             sources.append(c)
             budget -= words(text)
-        return self._in_reading_order(chosen, sources, first)
+        kept = [i for i, c in enumerate(sources) if (i == 0 and first) or not self._dangling(c, chosen[i].text, said + chosen, set())]
+        return self._in_reading_order([chosen[i] for i in kept], [sources[i] for i in kept], first)
 
     def _introduced(self, c: Scored, text: str) -> str:
         """An item that is no sentence of its own ("fachliche Verantwortung für …") said after its
@@ -360,6 +368,16 @@ class Composer:
         if header.kind != "sentence" or not header.text.rstrip().endswith(":"):
             return text
         return f"{stated(shown(header.text))} {text}"
+
+    @staticmethod
+    def _dangling(c: Scored, text: str, said: list[Line], coming: set[tuple[int, int]]) -> bool:
+        """Does a supporting sentence point back ("Er umfasst …", "Damit ist …") to the sentence
+        before it, which the answer neither gives nor may still give (`coming`)?"""
+        i = c.unit.position
+        if c.unit.kind != "sentence" or i == 0 or not _ANAPHOR.match(text) or (c.passage.n, i - 1) in coming:
+            return False
+        before = stated(shown(c.passage.units[i - 1].text))
+        return not any(_near(line.text, before) for line in said)
 
     @staticmethod
     def _in_reading_order(lines: list[Line], sources: list[Scored], first: bool) -> list[Line]:

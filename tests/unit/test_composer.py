@@ -225,6 +225,18 @@ def test_an_item_that_is_no_sentence_leads_after_its_lists_header() -> None:
     assert lines[1:] == ["- Entscheidung über Zugriffsrechte und Weitergabe innerhalb der Regeln [1]"], lines
 
 
+def test_a_supporting_sentence_pointing_back_comes_only_with_what_it_points_to() -> None:
+    text = ("Der Übergabeplan hält fest, was vom Projektteam an den Betrieb geht. "
+            "Er umfasst die Liste der Komponenten und die Verantwortlichen je Komponente. "
+            "Hilfreich ist eine Parallelphase, in der Projekt- und Betriebsteam gemeinsam arbeiten.")
+    section, question = ("Leitfaden Betrieb", "4.2 Übergabe"), "Wie übergeben wir den Zwilling an den Betrieb?"
+    # scored by position: the last sentence leads; "Er umfasst …" may support only after the plan it names
+    alone = compose_from(text, section, question, GeneratorSettings(margin=0.4, unit_weights={"position": 1.0}))
+    assert [line.split()[0] for line in alone.split("\n")] == ["Hilfreich"], alone
+    both = compose_from(text, section, question, GeneratorSettings(margin=1.0, unit_weights={"position": 1.0}))
+    assert [line.split()[0] for line in both.split("\n")] == ["Hilfreich", "Der", "Er"], both
+
+
 def test_support_from_one_passage_keeps_the_sources_order() -> None:
     """Scored by position alone, the last sentence answers; the two before it support it in the
     order the guide gives them (read as a way to proceed), not in the order of their scores."""
