@@ -412,11 +412,12 @@ class Composer:
         """A figure is quoted with the section it comes from, unless the sentence itself names
         what it is about: the question's subject (its terms but the asked-for word: "Welche
         Förderquote gilt für MPSC?" -> MPSC), the section's own subject, or its own lead-in."""
-        heading = re.sub(r"^[0-9.]+\s+", "", c.passage.hit.chunk.section_path[-1])
+        path = c.passage.hit.chunk.section_path
+        heading = re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else ""
         own = set(self.analysis.terms(text))
         terms = set(self.analysis.terms(ask))
         subject = (terms - set(self.analysis.terms(" ".join(asked_words(ask))))) or terms
-        if not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.analysis.terms(heading))):
+        if not heading or not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.analysis.terms(heading))):
             return text
         return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
 

@@ -237,6 +237,14 @@ def test_a_supporting_sentence_pointing_back_comes_only_with_what_it_points_to()
     assert [line.split()[0] for line in both.split("\n")] == ["Hilfreich", "Der", "Er"], both
 
 
+def test_a_figure_from_a_passage_without_a_heading_gets_no_empty_source() -> None:
+    text = "Die Löcher haben einen Durchmesser von 6 mm und liegen 80 mm auseinander."
+    question = "Wie viele Löcher sind in Schweden üblich?"
+    assert compose_from(text, ("Aktenlochung", "3 Maße"), question).startswith("Laut „Maße“: Die Löcher")
+    without = compose_from(text, ("Aktenlochung", ""), question)
+    assert without.startswith("Die Löcher"), without
+
+
 def test_support_from_one_passage_keeps_the_sources_order() -> None:
     """Scored by position alone, the last sentence answers; the two before it support it in the
     order the guide gives them (read as a way to proceed), not in the order of their scores."""
