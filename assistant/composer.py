@@ -42,6 +42,7 @@ _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
     "template": {"de": "Textbaustein aus „{title}“, {heading}:", "en": "Text block from “{title}”, {heading} (in German):"},
     "figure": {"de": "Laut „{heading}“: ", "en": "According to “{heading}”: "},
+    "list": {"de": "Aus „{title}“, {heading}:", "en": "From “{title}”, {heading}:"},
 }
 NOTE_GERMAN = {"en": "Quoted in German from the guides."}
 
@@ -165,9 +166,19 @@ class Composer:
         lines = [li for a in answers for li in a.lines]
         if not lines:
             return Draft("", refused=True)
+        lead = lead or self._list_source(lines[0], request.passages, request.language)
         text = "\n".join(line.render() for line in lines)
         notes = [NOTE_GERMAN[request.language]] if request.language in NOTE_GERMAN else []
         return Draft(text, lead=lead, notes=notes)
+
+    @staticmethod
+    def _list_source(first: Line, passages: Sequence[Passage], language: str) -> str:
+        """An answer that starts with a list without its own header line names where the list
+        stands ("Aus „Checkliste Übergang in den Regelbetrieb“, 3 Organisation und Personal:")."""
+        if first.style != "item":
+            return ""
+        chunk = next(p.hit.chunk for p in passages if p.n == first.cites[0])
+        return LEAD["list"][language if language in ("de", "en") else "de"].format(title=chunk.title, heading=chunk.section_path[-1])
 
     def answer_ask(self, ask: AskVector, passages: Sequence[Passage], language: str, said: list[Line],
                    most: int, brief: bool = False) -> Part:

@@ -245,6 +245,21 @@ def test_a_figure_from_a_passage_without_a_heading_gets_no_empty_source() -> Non
     assert without.startswith("Die Löcher"), without
 
 
+def test_a_list_without_its_own_header_is_introduced_by_its_source() -> None:
+    items = ("- Betriebshandbuch vorhanden – Architektur, Komponenten und Notfallkontakte sind beschrieben.\n\n"
+             "- Service-Level vereinbart – Verfügbarkeit und Reaktionszeiten sind schriftlich festgelegt.")
+    question = "Welche Punkte sollte ich vor dem Regelbetrieb prüfen?"
+    ask = AskVector(question, kind_of(question), EMBEDDER.embed_queries([question])[0])
+    passages = make_passages([hit("chk:5", items, ("Checkliste Übergang in den Regelbetrieb", "5 Technik"))])
+    composer = Composer(GeneratorSettings(), TextAnalysis(UnitVectors(EMBEDDER), lambda: Analyzer()))
+    draft = composer.compose(GenerationRequest(question, "de", passages, [ask]))
+    assert draft.lead == "Aus „Checkliste Übergang in den Regelbetrieb“, 5 Technik:", draft
+    assert draft.text.startswith("- Betriebshandbuch vorhanden") and not lint(f"{draft.lead}\n\n{draft.text}"), draft
+    # a list under its own header sentence needs no other lead
+    headed = compose("Wie läuft eine DSFA ab, in welchen Schritten?")
+    assert headed.startswith("Eine DSFA läuft in sechs Schritten ab:"), headed
+
+
 def test_support_from_one_passage_keeps_the_sources_order() -> None:
     """Scored by position alone, the last sentence answers; the two before it support it in the
     order the guide gives them (read as a way to proceed), not in the order of their scores."""
