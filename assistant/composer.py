@@ -175,9 +175,9 @@ class Composer:
     def _list_source(first: Line, passages: Sequence[Passage], language: str) -> str:
         """An answer that starts with a list without its own header line names where the list
         stands ("Aus „Checkliste Übergang in den Regelbetrieb“, 3 Organisation und Personal:")."""
-        if first.style != "item":
+        chunk = next((p.hit.chunk for p in passages if first.cites and p.n == first.cites[0]), None)
+        if first.style != "item" or chunk is None or not chunk.section_path:
             return ""
-        chunk = next(p.hit.chunk for p in passages if p.n == first.cites[0])
         return LEAD["list"][language if language in ("de", "en") else "de"].format(title=chunk.title, heading=chunk.section_path[-1])
 
     def answer_ask(self, ask: AskVector, passages: Sequence[Passage], language: str, said: list[Line],
@@ -382,7 +382,7 @@ class Composer:
 
     @staticmethod
     def _dangling(c: Scored, text: str, said: list[Line], coming: set[tuple[int, int]]) -> bool:
-        """Does a supporting sentence point back ("Er umfasst …", "Damit ist …") to the sentence
+        """Does a supporting sentence point back ("Er umfasst …", "Sie ist …") to the sentence
         before it, which the answer neither gives nor may still give (`coming`)?"""
         i = c.unit.position
         if c.unit.kind != "sentence" or i == 0 or not _ANAPHOR.match(text) or (c.passage.n, i - 1) in coming:
