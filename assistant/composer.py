@@ -105,6 +105,17 @@ def stated(text: str) -> str:
     return (f"{label.group(1)}: " if label else "") + " ".join(kept)
 
 
+def _lead_in(kind: str, language: str, **fields: str) -> str:
+    """A lead-in (LEAD) in the answer's language, German for any other."""
+    return LEAD[kind][language if language in ("de", "en") else "de"].format(**fields)
+
+
+def _heading(passage: Passage) -> str:
+    """A passage's own heading without its number ("3.2 Zentrale Rollen" -> "Zentrale Rollen")."""
+    path = passage.hit.chunk.section_path
+    return re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else ""
+
+
 def closed(text: str) -> str:
     """A text shown as a sentence ends as one (a clause cut at ";" or an item gets its full stop)."""
     return text if _CLOSED.search(text) else text + "."
@@ -178,7 +189,7 @@ class Composer:
         chunk = next((p.hit.chunk for p in passages if first.cites and p.n == first.cites[0]), None)
         if first.style != "item" or chunk is None or not chunk.section_path:
             return ""
-        return LEAD["list"][language if language in ("de", "en") else "de"].format(title=chunk.title, heading=chunk.section_path[-1])
+        return _lead_in("list", language, title=chunk.title, heading=chunk.section_path[-1])
 
     def answer_ask(self, ask: AskVector, passages: Sequence[Passage], language: str, said: list[Line],
                    most: int, brief: bool = False) -> Part:
@@ -191,8 +202,8 @@ class Composer:
             block = next((c for c in scored if c.unit.kind == "block"), None)
             if block is not None:
                 chunk = block.passage.hit.chunk
-                lead = LEAD["template"][language if language in ("de", "en") else "de"]
-                return Part([Line(block.text, [block.passage.n], "block")], lead.format(title=chunk.title, heading=chunk.section_path[-1]))
+                return Part([Line(block.text, [block.passage.n], "block")],
+                            _lead_in("template", language, title=chunk.title, heading=chunk.section_path[-1]))
         if ask.kind == "contact":
             entry = next((c for c in scored if c.passage.hit.chunk.doc_type == "verzeichnis" and speakable(c.unit, c.text)), None)
             if entry is not None:
@@ -258,8 +269,7 @@ class Composer:
         question = self.analysis.word_stems(ask.text)
 
         def named(items: list[Scored]) -> bool:
-            path = items[0].passage.hit.chunk.section_path
-            heading = self.analysis.word_stems(re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else "")
+            heading = self.analysis.word_stems(_heading(items[0].passage))
             return bool(asked & heading) or (bool(heading) and heading <= question)
 
         steps = asks_steps(ask.text)
@@ -327,7 +337,7 @@ class Composer:
         """A directory entry as a contact: the office (its heading), what it is for (the entry's
         first sentence) and the matching sentence, if another; its links go with the citation."""
         passage = entry.passage
-        office = re.sub(r"^[0-9.]+\s+", "", passage.hit.chunk.section_path[-1])
+        office = _heading(passage)
         first = next((shown(u.text) for u in passage.units if speakable(u, shown(u.text))), entry.text)
         lines = [Line(f"**{office}** – {first}", [passage.n], "contact", {"links": " ".join(URL.findall(passage.hit.chunk.text))})]
         if entry.text != first:
@@ -343,9 +353,10 @@ class Composer:
         sources: list[Scored] = []
         budget = WORD_LIMIT - sum(words(line.text) for line in said)
         room = most if first else most - 1
-        window = {(c.passage.n, c.unit.position) for c in scored if c.score >= top - self.settings.margin}
+        floor = top - self.settings.margin
+        window = {(c.passage.n, c.unit.position) for c in scored if c.score >= floor}
         for c in ([best] if first else []) + [c for c in scored if c is not best]:
-            if len(chosen) >= room or (c is not best and c.score < top - self.settings.margin):
+            if len(chosen) >= room or (c is not best and c.score < floor):
                 break
             if not speakable(c.unit, c.text) or c.unit.kind == "block":
                 continue
@@ -372,8 +383,7 @@ class Composer:
     def _introduced(self, c: Scored, text: str) -> str:
         """An item that is no sentence of its own ("fachliche Verantwortung für …") said after its
         list's header ("Typische Aufgaben des Data Owner: fachliche Verantwortung für …")."""
-        start = self._list_start(c)
-        if c.unit.kind != "item" or not text[:1].islower() or start == 0:
+        if c.unit.kind != "item" or not text[:1].islower() or (start := self._list_start(c)) == 0:
             return text
         header = c.passage.units[start - 1]
         if header.kind != "sentence" or not header.text.rstrip().endswith(":"):
@@ -423,14 +433,13 @@ class Composer:
         """A figure is quoted with the section it comes from, unless the sentence itself names
         what it is about: the question's subject (its terms but the asked-for word: "Welche
         Förderquote gilt für MPSC?" -> MPSC), the section's own subject, or its own lead-in."""
-        path = c.passage.hit.chunk.section_path
-        heading = re.sub(r"^[0-9.]+\s+", "", path[-1]) if path else ""
+        heading = _heading(c.passage)
         own = set(self.analysis.terms(text))
         terms = set(self.analysis.terms(ask))
         subject = (terms - set(self.analysis.terms(" ".join(asked_words(ask))))) or terms
         if not heading or not _FIGURE.search(text) or _LABEL.match(text) or own & (subject | set(self.analysis.terms(heading))):
             return text
-        return LEAD["figure"][language if language in ("de", "en") else "de"].format(heading=heading) + text
+        return _lead_in("figure", language, heading=heading) + text
 
 
 class ExtractiveGenerator:
