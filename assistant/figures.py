@@ -74,9 +74,31 @@ def figures(text: str) -> tuple[set[str], set[str]]:
     return set(_numbers(joined)) - approx, approx
 
 
+def _counts_of(text: str) -> dict[str, set[str]]:
+    """What a text counts, by noun, and with which numbers: "drei Kriterien" gives
+    {"krite": {"3"}}, "im Fünfjahresrhythmus" {"jahre": {"5"}}."""
+    out: dict[str, set[str]] = {}
+    for number, word in _noun_counts(text):
+        out.setdefault(word, set()).add(number)
+    return out
+
+
+def _noun_counts(text: str) -> Iterable[tuple[str, str]]:
+    for m in _COUNTED.finditer(text):
+        if m[2][:1].isupper() and not _NAMING.search(text[: m.start()]):
+            yield str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5]
+    for m in _NUMBER_WORD.finditer(text):
+        if len(m[0]) > len(m[1]):  # a compound: "Dreijahresrhythmus", "zweistufig"
+            yield str(_WORDS[m[1].lower()]), m[0][len(m[1]):].lstrip("-").lower()[:5]
+
+
 def figures_agree(sentence: str, source: str) -> bool:
-    """Every exact figure of the sentence is in the source; an approximate one is within 5 % of one there."""
+    """Every exact figure of the sentence is in the source, and where the source counts the
+    same thing, with the same number ("drei Kriterien" against "zwei Kriterien" disagrees,
+    though a 3 stands elsewhere); an approximate figure is within 5 % of one there."""
     exact, approx = figures(sentence)
     known = set().union(*figures(source))
     values = [int(n) for n in known if len(n) < 16]
-    return exact <= known and all(any(abs(int(a) - v) <= 0.05 * v for v in values) for a in approx if len(a) < 16)
+    theirs = _counts_of(source)
+    clash = any(word in theirs and not numbers & theirs[word] for word, numbers in _counts_of(sentence).items())
+    return exact <= known and not clash and all(any(abs(int(a) - v) <= 0.05 * v for v in values) for a in approx if len(a) < 16)

@@ -49,6 +49,24 @@ def test_numbers_in_words_are_figures_too(sentence: str, source: str, agrees: bo
     assert figures_agree(sentence, source) is agrees
 
 
+@pytest.mark.parametrize(
+    ("sentence", "agrees"),
+    [
+        # the passage holds a 3 (Art. 35 Abs. 3), but it counts the criteria with two
+        ("Die DSFA-Pflicht besteht erst ab drei Kriterien.", False),
+        ("Lärmkarten entstehen im Dreijahresrhythmus.", False),  # it counts the years with five
+        ("Die DSFA-Pflicht besteht ab 2 Kriterien.", True),
+        ("Eine DSFA nach Art. 35 Abs. 3 DSGVO ist bei zwei Kriterien Pflicht.", True),
+        ("Lärmkarten entstehen alle fünf Jahre.", True),
+        ("Es gibt 3 Sensoren.", True),  # what the passage does not count is left to the other checks
+    ],
+)
+def test_a_number_must_count_what_the_passage_counts_with_it(sentence: str, agrees: bool) -> None:
+    source = ("Eine DSFA ist nach Art. 35 Abs. 3 DSGVO nötig. Sind mindestens zwei Kriterien erfüllt, gilt die DSFA-Pflicht. "
+              "Lärmkarten entstehen im Fünfjahresrhythmus.")
+    assert figures_agree(sentence, source) is agrees
+
+
 def test_a_counted_figure_keeps_the_word_it_counts_and_a_norm_number_is_none() -> None:
     assert counted("Das Programm 436 fördert 73 Kommunen in drei Staffeln.") == {("73", "kommu"), ("3", "staff")}
     assert counted("Rund 57 Mio. Gebäude; 1.200 Sensoren") == {("57", "mio"), ("1200", "senso")}
