@@ -72,6 +72,15 @@ def kind_of(text: str) -> Kind:
     return next((kind for kind, pattern in _PATTERNS if pattern.search(text)), "any")
 
 
+_ASKS_FREQUENCY = re.compile(r"\b(?:wie oft|wie häufig|in welche[mn] (?:turnus|rhythmus|abstand|abständen|zyklus)|"
+                             r"how often|how frequently)\b", re.I)
+
+
+def asks_frequency(text: str) -> bool:
+    """Does the text ask how often ("Wie oft …", "In welchem Turnus …")? (A time question, answered by "jährlich".)"""
+    return bool(_ASKS_FREQUENCY.search(text))
+
+
 def asks_steps(text: str) -> bool:
     """Does the text ask for steps in order ("Wie fangen wir an?", "Wie läuft eine DSFA ab?")?"""
     return bool(_ASKS_STEPS.search(text))

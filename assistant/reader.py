@@ -15,13 +15,18 @@ import numpy as np
 from assistant.analysis import TextAnalysis
 from assistant.generation import AskVector
 from assistant.passages import Passage, Unit, term_overlap
-from assistant.question import Kind, asked_words
+from assistant.question import Kind, asked_words, asks_frequency
 from assistant.refusal import type_match
 from assistant.settings import UNIT_FEATURES
 from assistant.types import Hit
 
 _CONDITION = re.compile(
     r"\b(wenn|sofern|falls|nur|sobald|bei|pflicht|muss|müssen|erforderlich|nicht|kein\w*|if|only|must|required|not)\b", re.I
+)
+_FREQUENCY = re.compile(
+    r"\b(?:(?:halb|viertel)?jährlich|monatlich|wöchentlich|täglich|quartalsweise|\w*(?:jahres|monats)rhythmus|\w*turnus|"
+    r"alle \w+ (?:jahre|monate|wochen|tage)|\w+mal (?:im|pro|je) (?:jahr|monat|quartal|woche)|"
+    r"annually|yearly|monthly|weekly|daily|every \w+ (?:years?|months?|weeks?))\b", re.I
 )
 _DEFINES = re.compile(r"\b(ist|sind|bezeichnet|versteht|definiert|bedeutet|meint|is|are|means|refers)\b", re.I)
 
@@ -34,8 +39,11 @@ class Units:
     matrix: np.ndarray
 
 
-def fits(kind: Kind, passage: Passage, unit: Unit) -> float:
-    """How well a unit's form fits the kind of answer asked for (0 or 1)."""
+def fits(kind: Kind, passage: Passage, unit: Unit, frequency: bool = False) -> float:
+    """How well a unit's form fits the kind of answer asked for (0 or 1); "how often" is
+    answered by a frequency ("jährlich", "im Fünfjahresrhythmus"), not a date."""
+    if frequency:
+        return float(bool(_FREQUENCY.search(unit.text)))
     if kind in ("quantity", "time", "person"):
         return float(type_match(kind, unit.text))
     if kind == "list":
@@ -73,6 +81,7 @@ class Reader:
         asked = named or terms
         headings = {p.n: set(self.analysis.terms(p.hit.chunk.section_path[-1])) for p in passages}
         hits = {p.n: self._hit(ask, p) for p in passages}
+        frequency = ask.kind == "time" and asks_frequency(ask.text)
         known = [h.dense for h in hits.values() if h is not None and h.dense is not None]
         floor = min(known) if known else 0.0  # a passage only the keyword retriever (or another part) found
         low = min((h.score for h in hits.values() if h is not None), default=0.0)
@@ -83,7 +92,7 @@ class Reader:
             own = set(self.analysis.terms(u.text))
             heading = max(term_overlap(terms, headings[p.n]), term_overlap(asked, headings[p.n]))
             rows.append((
-                float(sim), term_overlap(terms, own), term_overlap(named, own), heading, fits(ask.kind, p, u), p.n - 1,
+                float(sim), term_overlap(terms, own), term_overlap(named, own), heading, fits(ask.kind, p, u, frequency), p.n - 1,
                 hit.dense if hit is not None and hit.dense is not None else floor, hit.score if hit is not None else low,
                 float(u.kind == "item"), float(i == 0),
                 i / len(p.units), min(len(u.text.split()), 80) / 80, float(bool(re.search(r"\d", u.text))),

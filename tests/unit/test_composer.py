@@ -445,3 +445,17 @@ def test_a_template_block_asking_a_question_stays_verbatim() -> None:
     block = "Für die Auswertung:\n\n> Soll der Use Case dauerhaft betrieben werden? Zutreffendes ankreuzen: [ja/nein]"
     text = compose_from(block, ("Vorlage Projektsteckbrief", "2.14 Entscheidung"), "Gibt es einen Textbaustein für die Entscheidung?")
     assert text == "> Soll der Use Case dauerhaft betrieben werden? Zutreffendes ankreuzen: [ja/nein] [1]", text
+
+
+def test_a_how_often_question_leads_with_the_frequency_not_a_date() -> None:
+    """"Wie oft …" is a time question answered by "jährlich"; a sentence with a date does not fit it."""
+    text = ("Das Gebäudemodell LoD2-DE ist seit 01.01.2017 als Open Data verfügbar. "
+            "Das Gebäudemodell LoD2-DE wird jährlich aktualisiert.")
+    settings = GeneratorSettings(margin=1.0, unit_weights={"form": 1.0, "position": -0.1})
+    question = "Wie oft wird das Gebäudemodell aktualisiert?"
+    assert kind_of(question) == "time"
+    lines = compose_from(text, ("Leitfaden Betrieb", "5.2 LoD2 fortführen"), question, settings).split("\n")
+    assert lines[0].startswith("Das Gebäudemodell LoD2-DE wird jährlich"), lines
+    # "Wann …" still wants the date
+    lines = compose_from(text, ("Leitfaden Betrieb", "5.2 LoD2 fortführen"), "Wann wurde das Gebäudemodell freigegeben?", settings).split("\n")
+    assert lines[0].startswith("Das Gebäudemodell LoD2-DE ist seit"), lines
