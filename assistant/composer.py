@@ -20,7 +20,7 @@ from functools import lru_cache
 from assistant.analysis import TextAnalysis
 from assistant.figures import counts
 from assistant.generation import AskVector, Draft, GenerationRequest
-from assistant.hygiene import URL, WORD_LIMIT, same_fact, sentences_of, words
+from assistant.hygiene import URL, WORD_LIMIT, points_back, same_fact, sentences_of, words
 from assistant.passages import Passage, Unit
 from assistant.question import asked_words, asks_steps, counted_words
 from assistant.reader import Reader
@@ -33,10 +33,6 @@ _POINTER = re.compile(r"\b(?:Checkliste|Leitfaden|Leitfadens|Vorlage|Verzeichnis
 # an item's lead-in: "Modellprojekte Smart Cities (MPSC) …: 73 Kommunen …", "Personenbezug geprüft – Es ist …"
 _LABEL = re.compile(r"^([^.:!?]{3,90}?)(?::|\s[–-])(?:\s|$)")
 _FIGURE = re.compile(r"(?<![\w.])\d[\d.,]*(?!\w)")  # 65 %, 2018, 1,5 Mio. – not the 3 of "3D" or the 2 of "LoD2"
-# a sentence whose subject points back ("Er umfasst …", "Sie wurde …"), not "Es gibt …" or "Sie können …"
-# ("Dort findet … Anwendung" and "Dazu kommen …" still state their fact)
-_ANAPHOR = re.compile(r"^(?:Er|Es(?!\s+(?:gibt|lohnt|empfiehlt|ist|hilft|reicht|genügt|kommt|geht|fehlt|braucht|bleibt)\b)|"
-                      r"Sie\s+(?:wurde|war|\w+t)\b)\s")
 _CLOSED = re.compile(r"[.!?…\"“”»]$")
 _WEB = re.compile(r"\b(?:Web|Internet|Link|URL)s?:\s*$", re.I)
 LEAD = {
@@ -370,7 +366,7 @@ class Composer:
             leading = first and not chosen
             if not leading and self._dangling(c, text, said + chosen, window):
                 continue
-            text = self._named(c, self._introduced(c, text), ask, language) if leading else text
+            text = self._named(c, self._introduced(c, self._resolved(c, text)), ask, language) if leading else text
             if (chosen or said) and words(text) > budget:
                 continue
             as_item = c.unit.kind == "item" and not leading  # "Pflege der Metadaten" supports as an item, not as a sentence
@@ -391,11 +387,21 @@ class Composer:
         return f"{stated(shown(header.text))} {text}"
 
     @staticmethod
+    def _resolved(c: Scored, text: str) -> str:
+        """A direct answer pointing back ("Sie wurde am 08.10.2024 veröffentlicht …") comes after
+        the sentence it points to ("DIN hat mit der DIN SPEC 91607 … herausgegeben.")."""
+        i = c.unit.position
+        if c.unit.kind != "sentence" or i == 0 or not points_back(text) or c.passage.units[i - 1].kind != "sentence":
+            return text
+        before = stated(shown(c.passage.units[i - 1].text))
+        return f"{closed(before)} {text}" if speakable(c.passage.units[i - 1], before) else text
+
+    @staticmethod
     def _dangling(c: Scored, text: str, said: list[Line], coming: set[tuple[int, int]]) -> bool:
         """Does a supporting sentence point back ("Er umfasst …", "Sie ist …") to the sentence
         before it, which the answer neither gives nor may still give (`coming`)?"""
         i = c.unit.position
-        if c.unit.kind != "sentence" or i == 0 or not _ANAPHOR.match(text) or (c.passage.n, i - 1) in coming:
+        if c.unit.kind != "sentence" or i == 0 or not points_back(text) or (c.passage.n, i - 1) in coming:
             return False
         before = stated(shown(c.passage.units[i - 1].text))
         return not any(_near(line.text, before) for line in said)

@@ -19,6 +19,10 @@ _MARKERS = re.compile(r"\s*\[(?:\d+|\?)\](?:\[(?:\d+|\?)\])*")
 _WORD = re.compile(r"\w+", re.U)
 _ITEM = re.compile(r"^\s*(?:[-*]|\d+\.)\s")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# a sentence whose subject points back ("Er umfasst …", "Sie wurde …"), not "Es gibt …" or "Sie können …"
+# ("Dort findet … Anwendung" and "Dazu kommen …" still state their fact)
+_POINTS_BACK = re.compile(r"^(?:Er|Es(?!\s+(?:gibt|lohnt|empfiehlt|ist|hilft|reicht|genügt|kommt|geht|fehlt|braucht|bleibt)\b)|"
+                          r"Sie\s+(?:wurde|war|\w+t)\b)\s")
 WORD_LIMIT = 120
 SAME_FACT = 0.75  # share of the shorter sentence's content words the other must hold
 
@@ -115,3 +119,9 @@ def lint(text: str) -> list[Violation]:
     if not is_list_or_template and words(text) > WORD_LIMIT:
         found.append(Violation("too long", f"{words(text)} words"))
     return found
+
+
+def points_back(sentence: str) -> bool:
+    """Does the sentence's subject point back to the sentence before it ("Sie wurde …")? Then
+    the two state one fact together."""
+    return bool(_POINTS_BACK.match(sentence))

@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.answer import AnswerEngine, Prepared
 from assistant.conversation import Turn
-from assistant.hygiene import lint, plain, words
+from assistant.hygiene import lint, plain, points_back, words
 from assistant.passages import units_of
 from assistant.types import Answer, Hit
 from eval.metrics import evaluate_runs, ranked_keys
@@ -71,7 +71,9 @@ def first_sentence(text: str) -> str:
     sentences ("Art. 35", "z. B." stay whole)."""
     body = [line for line in text.split("\n") if plain(line) and not plain(line).endswith(":")] or [text]
     # a lead-in ("LoD1 ist ein Klötzchenmodell:") belongs to what it introduces
-    return (with_lead_ins(split_sentences(plain(body[0]))) or [plain(body[0])])[0]
+    sentences = with_lead_ins(split_sentences(plain(body[0]))) or [plain(body[0])]
+    # and a sentence pointing back ("Sie wurde am … veröffentlicht") to the one it points to
+    return " ".join(sentences[:2]) if len(sentences) > 1 and points_back(sentences[1]) else sentences[0]
 
 
 def _given(item: str, answer: str) -> bool:

@@ -237,6 +237,15 @@ def test_a_supporting_sentence_pointing_back_comes_only_with_what_it_points_to()
     assert [line.split()[0] for line in both.split("\n")] == ["Hilfreich", "Der", "Er"], both
 
 
+def test_a_direct_answer_pointing_back_comes_after_what_it_points_to() -> None:
+    text = ("DIN hat mit der DIN SPEC 91607 eine Spezifikation zum Urbanen Digitalen Zwilling herausgegeben. "
+            "Sie wurde am 08.10.2024 veröffentlicht und enthält ein Reifegradmodell.")
+    settings = GeneratorSettings(margin=0.0, unit_weights={"position": 1.0})  # the second sentence leads
+    lines = compose_from(text, ("Leitfaden Standards", "2.1 DIN SPEC 91607"), "Wann erschien die Spezifikation?", settings).split("\n")
+    assert lines == ["DIN hat mit der DIN SPEC 91607 eine Spezifikation zum Urbanen Digitalen Zwilling herausgegeben. "
+                     "Sie wurde am 08.10.2024 veröffentlicht und enthält ein Reifegradmodell. [1]"], lines
+
+
 def test_a_figure_from_a_passage_without_a_heading_gets_no_empty_source() -> None:
     text = "Die Löcher haben einen Durchmesser von 6 mm und liegen 80 mm auseinander."
     question = "Wie viele Löcher sind in Schweden üblich?"

@@ -169,3 +169,7 @@ def test_the_first_statement_skips_a_list_header_even_with_its_citation_marks() 
     assert first_sentence("Eine DSFA nach Art. 35 DSGVO ist Pflicht. [1] Sonst nicht.") == "Eine DSFA nach Art. 35 DSGVO ist Pflicht."
     assert first_sentence("LoD1 ist ein Klötzchenmodell: Gebäude mit einer Höhe. [1] LoD2 hat Dächer.") == (
         "LoD1 ist ein Klötzchenmodell: Gebäude mit einer Höhe.")
+    # a sentence pointing back belongs to the one it points to
+    assert first_sentence("DIN gab die DIN SPEC 91607 heraus. Sie wurde am 08.10.2024 veröffentlicht. [1] Mehr.") == (
+        "DIN gab die DIN SPEC 91607 heraus. Sie wurde am 08.10.2024 veröffentlicht.")
+    assert first_sentence("DIN gab die DIN SPEC 91607 heraus. Es gibt sie kostenlos. [1]") == "DIN gab die DIN SPEC 91607 heraus."
