@@ -466,5 +466,6 @@ def test_a_how_often_question_leads_with_the_frequency_not_a_date() -> None:
     lines = compose_from(text, ("Leitfaden Betrieb", "5.2 LoD2 fortführen"), question, settings).split("\n")
     assert lines[0].startswith("Das Gebäudemodell LoD2-DE wird jährlich"), lines
     # "Wann …" still wants the date
-    lines = compose_from(text, ("Leitfaden Betrieb", "5.2 LoD2 fortführen"), "Wann wurde das Gebäudemodell freigegeben?", settings).split("\n")
+    question = "Wann wurde das Gebäudemodell freigegeben?"
+    lines = compose_from(text, ("Leitfaden Betrieb", "5.2 LoD2 fortführen"), question, settings).split("\n")
     assert lines[0].startswith("Das Gebäudemodell LoD2-DE ist seit"), lines
