@@ -54,7 +54,10 @@ check: setup
 	$(BIN)/ruff check ingest assistant eval lotse tests bench
 	$(BIN)/mypy --strict ingest assistant eval lotse
 
-# two workers (pytest-xdist), whole files per worker; the bundled corpus is ingested in the background meanwhile
+# two workers (pytest-xdist), whole files per worker; the bundled corpus is ingested in the background meanwhile.
+# Three busy processes on two cores: OpenMP threads that sleep instead of spinning while they wait
+# cut the tests' CPU time by a fifth (13.8 -> 11.0 CPU-minutes, 7:09-7:49 -> 6:25 on a clean clone)
+test: export OMP_WAIT_POLICY ?= PASSIVE
 test: setup browser postgres thesaurus
 	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not image"
 
