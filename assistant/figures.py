@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 _MONTHS = {
     "januar": 1, "january": 1, "februar": 2, "february": 2, "märz": 3, "march": 3, "april": 4, "mai": 5, "may": 5,
@@ -64,23 +65,25 @@ def _numbers(text: str) -> list[str]:
     return [n.lstrip("0") or "0" for n in re.findall(r"\d+", text)]
 
 
-def figures(text: str) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=4096)
+def figures(text: str) -> tuple[frozenset[str], frozenset[str]]:
     """(exact, approximate) numbers a text states, normalised: '216.000 €' and '€216,000' are
     '216000', '01.01.2026' and '1 January 2026' are 1, 1, 2026; "knapp 980.000" is approximate."""
     joined = _THOUSANDS.sub("", text)
     joined = _DATE_WORD.sub(lambda m: f" {_MONTHS[(m.group(1) or m.group(2)).lower()]} ", joined)
     joined = _NUMBER_WORD.sub(lambda m: f" {_WORDS[m.group(1).lower()]} ", joined)
     approx = {n for m in _APPROX.finditer(joined) for n in _numbers(m.group(1))}
-    return set(_numbers(joined)) - approx, approx
+    return frozenset(_numbers(joined)) - approx, frozenset(approx)
 
 
-def _counts_of(text: str) -> dict[str, set[str]]:
+@lru_cache(maxsize=4096)
+def _counts_of(text: str) -> dict[str, frozenset[str]]:
     """What a text counts, by noun, and with which numbers: "drei Kriterien" gives
     {"krite": {"3"}}, "im Fünfjahresrhythmus" {"jahre": {"5"}}."""
     out: dict[str, set[str]] = {}
     for number, word in _noun_counts(text):
         out.setdefault(word, set()).add(number)
-    return out
+    return {word: frozenset(numbers) for word, numbers in out.items()}
 
 
 def _noun_counts(text: str) -> Iterable[tuple[str, str]]:
