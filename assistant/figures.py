@@ -6,7 +6,7 @@ sentence can be held against its passage ("€50,000" is "50.000 €", "30 June 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 _MONTHS = {
@@ -77,12 +77,12 @@ def figures(text: str) -> tuple[frozenset[str], frozenset[str]]:
 
 
 @lru_cache(maxsize=4096)
-def _counts_of(text: str) -> dict[str, frozenset[str]]:
-    """What a text counts, by noun, and with which numbers: "drei Kriterien" gives
-    {"krite": {"3"}}, "im Fünfjahresrhythmus" {"jahre": {"5"}}."""
+def _counts_of(text: str) -> Mapping[str, frozenset[str]]:
+    """What a text counts, by noun, and with which numbers (in parts, so that "2017" agrees with
+    "01.01.2017"): "drei Kriterien" gives {"krite": {"3"}}, "im Fünfjahresrhythmus" {"jahre": {"5"}}."""
     out: dict[str, set[str]] = {}
     for number, word in _noun_counts(text):
-        out.setdefault(word, set()).add(number)
+        out.setdefault(word, set()).update(_numbers(number))
     return {word: frozenset(numbers) for word, numbers in out.items()}
 
 

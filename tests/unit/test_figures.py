@@ -59,11 +59,12 @@ def test_numbers_in_words_are_figures_too(sentence: str, source: str, agrees: bo
         ("Eine DSFA nach Art. 35 Abs. 3 DSGVO ist bei zwei Kriterien Pflicht.", True),
         ("Lärmkarten entstehen alle fünf Jahre.", True),
         ("Es gibt 3 Sensoren.", True),  # what the passage does not count is left to the other checks
+        ("Seit 2017 Open Data sind die Geobasisdaten in NRW.", True),  # the year of "01.01.2017 Open Data"
     ],
 )
 def test_a_number_must_count_what_the_passage_counts_with_it(sentence: str, agrees: bool) -> None:
     source = ("Eine DSFA ist nach Art. 35 Abs. 3 DSGVO nötig. Sind mindestens zwei Kriterien erfüllt, gilt die DSFA-Pflicht. "
-              "Lärmkarten entstehen im Fünfjahresrhythmus.")
+              "Lärmkarten entstehen im Fünfjahresrhythmus. Seit dem 01.01.2017 Open Data sind die Geobasisdaten in NRW.")
     assert figures_agree(sentence, source) is agrees
 
 
