@@ -387,23 +387,27 @@ class Composer:
         return f"{stated(shown(header.text))} {text}"
 
     @staticmethod
-    def _resolved(c: Scored, text: str) -> str:
+    def _antecedent(c: Scored, text: str) -> Unit | None:
+        """The unit before a sentence whose subject points back ("Er umfasst …", "Sie wurde …")."""
+        i = c.unit.position
+        return c.passage.units[i - 1] if c.unit.kind == "sentence" and i > 0 and points_back(text) else None
+
+    def _resolved(self, c: Scored, text: str) -> str:
         """A direct answer pointing back ("Sie wurde am 08.10.2024 veröffentlicht …") comes after
         the sentence it points to ("DIN hat mit der DIN SPEC 91607 … herausgegeben.")."""
-        i = c.unit.position
-        if c.unit.kind != "sentence" or i == 0 or not points_back(text) or c.passage.units[i - 1].kind != "sentence":
+        unit = self._antecedent(c, text)
+        if unit is None or unit.kind != "sentence":
             return text
-        before = stated(shown(c.passage.units[i - 1].text))
-        return f"{closed(before)} {text}" if speakable(c.passage.units[i - 1], before) else text
+        before = stated(shown(unit.text))
+        return f"{closed(before)} {text}" if speakable(unit, before) else text
 
-    @staticmethod
-    def _dangling(c: Scored, text: str, said: list[Line], coming: set[tuple[int, int]]) -> bool:
-        """Does a supporting sentence point back ("Er umfasst …", "Sie ist …") to the sentence
-        before it, which the answer neither gives nor may still give (`coming`)?"""
-        i = c.unit.position
-        if c.unit.kind != "sentence" or i == 0 or not points_back(text) or (c.passage.n, i - 1) in coming:
+    def _dangling(self, c: Scored, text: str, said: list[Line], coming: set[tuple[int, int]]) -> bool:
+        """Does a supporting sentence point back to the sentence before it, which the answer
+        neither gives nor may still give (`coming`)?"""
+        unit = self._antecedent(c, text)
+        if unit is None or (c.passage.n, unit.position) in coming:
             return False
-        before = stated(shown(c.passage.units[i - 1].text))
+        before = stated(shown(unit.text))
         return not any(_near(line.text, before) for line in said)
 
     @staticmethod

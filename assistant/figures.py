@@ -6,7 +6,7 @@ sentence can be held against its passage ("€50,000" is "50.000 €", "30 June 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
 _MONTHS = {
@@ -46,12 +46,19 @@ _NAMING = re.compile(r"(?:\b(?:Art|Abs|Nr|Ziff|Programm|Kapitel|Abschnitt|Schrit
 _AMOUNT = re.compile(r"(?<![\w.,])(\d{1,3}(?:[.\u202f ]\d{3})+|\d{4,}|\d+(?:,\d+)?\s?(?:Mio|Mrd)\.?)\s?(?:€|Euro\b|EUR\b)")
 
 
+def _figure_words(text: str) -> Iterator[tuple[str, str, str]]:
+    """Each figure that counts or dates a word, normalised, with the word's stem and the word
+    ("drei Staffeln" is ("3", "staff", "Staffeln")); a norm or programme number is none."""
+    for m in _COUNTED.finditer(text):
+        if not _NAMING.search(text[: m.start()]):
+            yield str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5], m[2]
+
+
 def counted(text: str) -> frozenset[tuple[str, str]]:
     """The figures of a text with the word each counts or dates, and its amounts of money,
     normalised ("drei Staffeln" is ("3", "staff"), "16.000 €" is ("16000", "€")): two sentences
     sharing one state the same fact, whatever else they say."""
-    words = {(str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5])
-             for m in _COUNTED.finditer(text) if not _NAMING.search(text[: m.start()])}
+    words = {(number, stem) for number, stem, _ in _figure_words(text)}
     return frozenset(words | {(re.sub(r"[.\u202f ]", "", m.lower()), "€") for m in _AMOUNT.findall(text)})
 
 
@@ -87,9 +94,7 @@ def _counts_of(text: str) -> Mapping[str, frozenset[str]]:
 
 
 def _noun_counts(text: str) -> Iterable[tuple[str, str]]:
-    for m in _COUNTED.finditer(text):
-        if m[2][:1].isupper() and not _NAMING.search(text[: m.start()]):
-            yield str(_WORDS.get(m[1].lower(), _THOUSANDS.sub("", m[1]))), m[2].lower()[:5]
+    yield from ((number, stem) for number, stem, word in _figure_words(text) if word[:1].isupper())
     for m in _NUMBER_WORD.finditer(text):
         if len(m[0]) > len(m[1]):  # a compound: "Dreijahresrhythmus", "zweistufig"
             yield str(_WORDS[m[1].lower()]), m[0][len(m[1]):].lstrip("-").lower()[:5]

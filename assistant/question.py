@@ -21,6 +21,8 @@ _STEPS = (r"schritte?n?|in welchen schritten|wie läuft .{0,40}ab|steps|"
           r"wie (?:\w+ ){0,3}(?:anfangen|beginnen|starten|vorgehen)|wie (?:fangen|beginnen|starten) (?:wir|sie|ich)|"
           r"wie (?:gehen|gehe) (?:wir|sie|ich) .{0,30}vor|how (?:do|should|can) (?:we|i) (?:start|begin|proceed)")
 _ASKS_STEPS = re.compile(rf"\b(?:{_STEPS})\b", re.I)
+# how often: a time question answered by a frequency ("jährlich"), not a date
+_HOW_OFTEN = r"wie oft|wie häufig|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|how often"
 _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
     # "Vorlage"/"Muster" alone ask for wording; in a compound (Ratsvorlage, Vertragsmuster) they name a document
     ("template", re.compile(r"textbaustein|(?<![\w-])(?:baustein|vorlage|muster)(?![\w-])|muster(?:text|vorlage|formulierung|klausel)|"
@@ -33,8 +35,8 @@ _PATTERNS: tuple[tuple[Kind, re.Pattern[str]], ...] = (
                            r"who (?:can help|do we ask|to contact)|contact|whom (?:do|should|can) (?:we|i) (?:ask|turn to)", re.I)),
     ("time", re.compile(r"\b(wann|seit wann|bis wann|ab wann|in welchem jahr|welche[rsm]? (?:jahr|datum|frist|termin|zeitpunkt)|"
                         r"zu welchem zeitpunkt|"
-                        r"wie oft|wie häufig|wie lange|in welche[mn] (?:turnus|rhythmus|abstand|abständen)|"
-                        r"frist|what year|since when|from when|until when|deadline|how often|how long)\b|"
+                        rf"{_HOW_OFTEN}|wie lange|"
+                        r"frist|what year|since when|from when|until when|deadline|how long)\b|"
                         + ASKS_WHEN, re.I)),
     ("quantity", re.compile(r"\b(wie ?viel(?:e[nmrs]?)?|wie hoch|wie gro(?:ß|ss)|wie teuer|was kostet|was kosten|"
                             r"welche[rnms]? (?:betrag|summe|quote|anteil|förderquote|höhe|wert|schwellenwert)|"
@@ -72,8 +74,7 @@ def kind_of(text: str) -> Kind:
     return next((kind for kind, pattern in _PATTERNS if pattern.search(text)), "any")
 
 
-_ASKS_FREQUENCY = re.compile(r"\b(?:wie oft|wie häufig|in welche[mn] (?:turnus|rhythmus|abstand|abständen|zyklus)|"
-                             r"how often|how frequently)\b", re.I)
+_ASKS_FREQUENCY = re.compile(rf"\b(?:{_HOW_OFTEN})\b", re.I)
 
 
 def asks_frequency(text: str) -> bool:
